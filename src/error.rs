@@ -1,0 +1,285 @@
+//! The one public error type, with a stable kind that maps to the AWS error name.
+
+use std::fmt;
+
+use crate::crypto::ProviderError;
+use crate::storage::{DecodeError, StorageError};
+
+/// Result alias for the engine's public API.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The stable category of an [`Error`]; [`ErrorKind::aws_code`] names the matching AWS error.
+///
+/// Kinds are never renamed or renumbered; new kinds may be added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The secret, version or staging label does not exist.
+    ResourceNotFound,
+    /// A parameter value is not valid for the current state of the secret.
+    InvalidParameter,
+    /// The request is not valid for the current state of the secret (for example, it is scheduled for deletion).
+    InvalidRequest,
+    /// A secret with that name, or a version with that request token, already exists.
+    ResourceExists,
+    /// The request would exceed a quota (labels, versions, tags).
+    LimitExceeded,
+    /// A stored value, or its data key, could not be decrypted.
+    DecryptionFailure,
+    /// A data key could not be wrapped by the key provider.
+    EncryptionFailure,
+    /// An input violates a constraint of the API model (length, pattern, range, enumeration).
+    Validation,
+    /// A pagination token is not one this store issued for this request.
+    InvalidNextToken,
+    /// A fault inside the store (storage I/O, a corrupt record, a store refusing writes after a failed commit).
+    InternalServiceError,
+}
+
+impl ErrorKind {
+    /// The exact AWS Secrets Manager error name (the `__type` of the wire protocol).
+    pub fn aws_code(self) -> &'static str {
+        match self {
+            Self::ResourceNotFound => "ResourceNotFoundException",
+            Self::InvalidParameter => "InvalidParameterException",
+            Self::InvalidRequest => "InvalidRequestException",
+            Self::ResourceExists => "ResourceExistsException",
+            Self::LimitExceeded => "LimitExceededException",
+            Self::DecryptionFailure => "DecryptionFailure",
+            Self::EncryptionFailure => "EncryptionFailure",
+            Self::Validation => "ValidationException",
+            Self::InvalidNextToken => "InvalidNextTokenException",
+            Self::InternalServiceError => "InternalServiceError",
+        }
+    }
+
+    /// Whether this is a fault of the store (HTTP 500) rather than of the request (HTTP 400).
+    pub fn is_fault(self) -> bool {
+        matches!(self, Self::InternalServiceError)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.aws_code())
+    }
+}
+
+/// An error from the store.
+///
+/// Messages name secrets, versions and labels where AWS does, and never contain a secret value,
+/// a data key or a master key. Use [`Error::kind`] to branch; the message text is for humans.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The secret, version or staging label does not exist.
+    #[error("{message}")]
+    ResourceNotFound {
+        /// The AWS-compatible message.
+        message: String,
+    },
+    /// A parameter value is not valid for the current state of the secret.
+    #[error("{message}")]
+    InvalidParameter {
+        /// The AWS-compatible message.
+        message: String,
+    },
+    /// The request is not valid for the current state of the secret.
+    #[error("{message}")]
+    InvalidRequest {
+        /// The AWS-compatible message.
+        message: String,
+    },
+    /// A secret or a version with that identity already exists.
+    #[error("{message}")]
+    ResourceExists {
+        /// The AWS-compatible message.
+        message: String,
+    },
+    /// A quota would be exceeded.
+    #[error("{message}")]
+    LimitExceeded {
+        /// The AWS-compatible message.
+        message: String,
+    },
+    /// An input violates a constraint of the API model.
+    #[error("{message}")]
+    Validation {
+        /// The AWS-compatible message (`1 validation error detected: ...` or the name message).
+        message: String,
+    },
+    /// A pagination token was not issued by this store for this request.
+    #[error("The NextToken value is not valid.")]
+    InvalidNextToken,
+    /// A stored value or its data key failed to decrypt. Deliberately carries no detail.
+    #[error("Secrets Manager can't decrypt the protected secret text using the provided KMS key.")]
+    DecryptionFailure,
+    /// The key provider could not wrap a new data key.
+    #[error("Secrets Manager can't encrypt the protected secret text: the key provider failed.")]
+    EncryptionFailure(#[source] ProviderError),
+    /// The key provider failed for a reason other than authentication (for example an I/O error).
+    #[error("the key provider failed")]
+    KeyProvider(#[source] ProviderError),
+    /// The storage backend failed.
+    #[error("the storage backend failed")]
+    Storage(#[source] StorageError),
+    /// A stored record could not be decoded.
+    #[error("a stored record is corrupt")]
+    Corrupt(#[source] DecodeError),
+    /// An earlier commit failed to become durable; the store refuses writes until it is reopened.
+    #[error("the store refuses writes after a failed commit; reopen it")]
+    Poisoned,
+}
+
+impl Error {
+    /// The stable kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::ResourceNotFound { .. } => ErrorKind::ResourceNotFound,
+            Self::InvalidParameter { .. } => ErrorKind::InvalidParameter,
+            Self::InvalidRequest { .. } => ErrorKind::InvalidRequest,
+            Self::ResourceExists { .. } => ErrorKind::ResourceExists,
+            Self::LimitExceeded { .. } => ErrorKind::LimitExceeded,
+            Self::Validation { .. } => ErrorKind::Validation,
+            Self::InvalidNextToken => ErrorKind::InvalidNextToken,
+            Self::DecryptionFailure => ErrorKind::DecryptionFailure,
+            Self::EncryptionFailure(_) => ErrorKind::EncryptionFailure,
+            Self::KeyProvider(_) | Self::Storage(_) | Self::Corrupt(_) | Self::Poisoned => {
+                ErrorKind::InternalServiceError
+            }
+        }
+    }
+
+    /// The AWS error name of this error's kind.
+    pub fn aws_code(&self) -> &'static str {
+        self.kind().aws_code()
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self::ResourceNotFound {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn secret_not_found() -> Self {
+        Self::not_found("Secrets Manager can't find the specified secret.")
+    }
+
+    pub(crate) fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::InvalidParameter {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
+        Self::InvalidRequest {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn marked_for_deletion() -> Self {
+        Self::invalid_request(
+            "You can't perform this operation on the secret because it was marked for deletion.",
+        )
+    }
+
+    pub(crate) fn exists(message: impl Into<String>) -> Self {
+        Self::ResourceExists {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn limit(message: impl Into<String>) -> Self {
+        Self::LimitExceeded {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn validation(message: impl Into<String>) -> Self {
+        Self::Validation {
+            message: message.into(),
+        }
+    }
+
+    /// `1 validation error detected: Value '<v>' at '<member>' failed to satisfy constraint: <c>`.
+    ///
+    /// `shown` is the offending value as AWS would echo it; callers pass a placeholder for values
+    /// that may be secret.
+    pub(crate) fn constraint(shown: &str, member: &str, constraint: &str) -> Self {
+        Self::validation(format!(
+            "1 validation error detected: Value '{shown}' at '{member}' failed to satisfy constraint: {constraint}"
+        ))
+    }
+
+    pub(crate) fn min_len(shown: &str, member: &str, min: usize) -> Self {
+        Self::constraint(
+            shown,
+            member,
+            &format!("Member must have length greater than or equal to {min}"),
+        )
+    }
+
+    pub(crate) fn max_len(shown: &str, member: &str, max: usize) -> Self {
+        Self::constraint(
+            shown,
+            member,
+            &format!("Member must have length less than or equal to {max}"),
+        )
+    }
+}
+
+impl From<StorageError> for Error {
+    fn from(e: StorageError) -> Self {
+        Self::Storage(e)
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Self::Corrupt(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_aws_name_and_display() {
+        let cases = [
+            (Error::secret_not_found(), "ResourceNotFoundException"),
+            (Error::invalid_parameter("p"), "InvalidParameterException"),
+            (Error::invalid_request("r"), "InvalidRequestException"),
+            (Error::exists("e"), "ResourceExistsException"),
+            (Error::limit("l"), "LimitExceededException"),
+            (Error::validation("v"), "ValidationException"),
+            (Error::InvalidNextToken, "InvalidNextTokenException"),
+            (Error::DecryptionFailure, "DecryptionFailure"),
+            (
+                Error::EncryptionFailure(ProviderError::Rejected),
+                "EncryptionFailure",
+            ),
+            (
+                Error::KeyProvider(ProviderError::Rejected),
+                "InternalServiceError",
+            ),
+            (Error::Poisoned, "InternalServiceError"),
+            (Error::Corrupt(DecodeError::Empty), "InternalServiceError"),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.aws_code(), code);
+            assert_eq!(e.kind().to_string(), code);
+            assert!(!e.to_string().is_empty());
+            assert_eq!(e.kind().is_fault(), code == "InternalServiceError");
+        }
+    }
+
+    #[test]
+    fn constraint_message_has_the_aws_form() {
+        let e = Error::max_len("x", "name", 512);
+        assert_eq!(
+            e.to_string(),
+            "1 validation error detected: Value 'x' at 'name' failed to satisfy constraint: Member must have length less than or equal to 512"
+        );
+    }
+}

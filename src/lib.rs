@@ -1,0 +1,56 @@
+//! # strongroom
+//!
+//! An embeddable, versioned, encrypted secret store that follows AWS Secrets Manager's
+//! behaviour: secrets with immutable versions, staging labels (`AWSCURRENT`, `AWSPREVIOUS`,
+//! `AWSPENDING`, custom) that move atomically, deletion with a recovery window, tags and
+//! idempotent writes. Each version is sealed with XChaCha20-Poly1305 under its own data key,
+//! wrapped by a master key that a [`KeyProvider`] holds. Every acknowledged write is durable.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use strongroom::{
+//!     CreateSecretInput, GetSecretValueInput, LocalKeyProvider, SecretName, SecretStore, SecretValue,
+//! };
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! let provider = LocalKeyProvider::open(dir.path().join("master.key"))?; // created 0600 if absent
+//! let store = SecretStore::builder(dir.path().join("data"), Arc::new(provider)).open()?;
+//! let db = store.as_system(); // single-tenant embedded use
+//!
+//! let name = SecretName::new("prod/db/password")?;
+//! db.create_secret(CreateSecretInput::new(name.clone()).value(SecretValue::string("hunter2")?))?;
+//! let got = db.get_secret_value(GetSecretValueInput::new(name))?;
+//! assert_eq!(got.value.expose_str(), Some("hunter2"));
+//! # Ok(()) }
+//! ```
+
+mod clock;
+mod crypto;
+mod error;
+mod hex;
+mod model;
+mod password;
+mod storage;
+mod store;
+mod versions;
+
+#[cfg(any(test, feature = "test-util"))]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
+pub use crypto::{DataKey, KeyId, KeyProvider, LocalKeyProvider, ProviderError, WrappedKey};
+#[cfg(any(test, feature = "test-util"))]
+pub use crypto::{InsecureTestKeyProvider, conformance};
+pub use error::{Error, ErrorKind, Result};
+pub use model::{
+    AccountId, Arn, Description, KmsKeyId, Principal, Region, RequestContext, RequestId, SecretId,
+    SecretName, SecretValue, StagingLabel, Tag, TagKey, VersionId,
+};
+pub use password::get_random_password;
+pub use storage::{
+    DecodeError, Entry, Keyspace, SledBackend, StorageBackend, StorageError, WriteBatch, WriteOp,
+};
+pub use store::*;
+
+/// The largest secret value, in bytes.
+pub const MAX_SECRET_BYTES: usize = model::MAX_SECRET_BYTES;

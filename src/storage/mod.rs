@@ -1,0 +1,150 @@
+//! Storage behind one narrow trait, its sled implementation, and the record codec.
+
+mod codec;
+mod records;
+mod sled_backend;
+
+use std::fmt;
+
+pub use codec::DecodeError;
+pub(crate) use codec::{FORMAT_V1, decode, encode};
+pub(crate) use records::{
+    Deletion, MetaRecord, SecretRecord, ValueRecord, VersionMeta, secret_key, secret_prefix,
+    value_key, value_prefix,
+};
+pub use sled_backend::SledBackend;
+
+/// The separate key spaces a store keeps. A backend maps each to a table, tree or prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Keyspace {
+    /// Store-wide metadata (store id, format).
+    Meta,
+    /// One record per secret: metadata, versions and labels. Key: region, 0x00, name.
+    Secrets,
+    /// One sealed value per version. Key: secret uid (16 bytes), version id.
+    Values,
+    /// Last-accessed dates (best effort, not synced on its own).
+    Accessed,
+}
+
+impl Keyspace {
+    /// Every keyspace, in a fixed order.
+    pub const ALL: [Self; 4] = [Self::Meta, Self::Secrets, Self::Values, Self::Accessed];
+
+    /// A stable short name, usable as a table or tree name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Meta => "meta",
+            Self::Secrets => "secrets",
+            Self::Values => "values",
+            Self::Accessed => "accessed",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Self::Meta => 0,
+            Self::Secrets => 1,
+            Self::Values => 2,
+            Self::Accessed => 3,
+        }
+    }
+}
+
+/// One write of a batch: a put (`Some`) or a delete (`None`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct WriteOp {
+    /// The keyspace.
+    pub keyspace: Keyspace,
+    /// The key.
+    pub key: Vec<u8>,
+    /// The new value, or `None` to delete.
+    pub value: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for WriteOp {
+    // Values are sealed, but keep even ciphertext out of logs: lengths only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteOp")
+            .field("keyspace", &self.keyspace)
+            .field("key_len", &self.key.len())
+            .field("value_len", &self.value.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+/// Writes that a backend applies all together or not at all.
+#[derive(Clone, Debug, Default)]
+pub struct WriteBatch {
+    ops: Vec<WriteOp>,
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a put.
+    pub fn put(&mut self, keyspace: Keyspace, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push(WriteOp {
+            keyspace,
+            key,
+            value: Some(value),
+        });
+    }
+
+    /// Adds a delete.
+    pub fn delete(&mut self, keyspace: Keyspace, key: Vec<u8>) {
+        self.ops.push(WriteOp {
+            keyspace,
+            key,
+            value: None,
+        });
+    }
+
+    /// The writes, in order (a later write to the same key wins).
+    pub fn ops(&self) -> &[WriteOp] {
+        &self.ops
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// A key and its value, as a scan returns them.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// A failure of the storage backend.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// An I/O error.
+    #[error("storage I/O failed")]
+    Io(#[from] std::io::Error),
+    /// The backend reported corruption or another internal failure.
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+}
+
+/// The only way the engine reaches the disk.
+///
+/// Contract: `apply` is atomic (a reader sees all of a batch or none of it, also after a crash);
+/// `sync` returns only once everything applied before it survives a crash or power loss; reads
+/// never block on `sync`. A backend must be usable from many threads at once.
+pub trait StorageBackend: Send + Sync + fmt::Debug {
+    /// The value under `key`.
+    fn get(&self, keyspace: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Every entry whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<Vec<Entry>, StorageError>;
+
+    /// Applies `batch` atomically. Not necessarily durable until [`StorageBackend::sync`].
+    fn apply(&self, batch: &WriteBatch) -> Result<(), StorageError>;
+
+    /// Makes every applied batch durable.
+    fn sync(&self) -> Result<(), StorageError>;
+}

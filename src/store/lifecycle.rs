@@ -1,0 +1,174 @@
+//! Deletion, restore, purge (rules B8) and tags (rules B10).
+
+use super::types::*;
+use super::write::{MAX_TAGS, name_of};
+use super::{SecretStore, Session};
+use crate::clock;
+use crate::error::{Error, Result};
+use crate::model::{Arn, SecretId, Tag, TagKey};
+use crate::storage::{self, Deletion, Keyspace, SecretRecord, WriteBatch};
+
+/// Adds to `batch` the removal of secret `rec` (stored under `key`) with all its values and dates.
+pub(crate) fn purge_ops(
+    session: &Session,
+    batch: &mut WriteBatch,
+    key: &[u8],
+    rec: &SecretRecord,
+) -> Result<()> {
+    batch.delete(Keyspace::Secrets, key.to_vec());
+    for (k, _) in session
+        .backend()
+        .scan_prefix(Keyspace::Values, &storage::value_prefix(&rec.uid))?
+    {
+        batch.delete(Keyspace::Values, k);
+    }
+    for (k, _) in session
+        .backend()
+        .scan_prefix(Keyspace::Accessed, &rec.uid)?
+    {
+        batch.delete(Keyspace::Accessed, k);
+    }
+    Ok(())
+}
+
+pub(crate) fn purge_due(store: &SecretStore) -> Result<usize> {
+    let session = store.as_system();
+    let mut guard = session.writer()?;
+    let now = session.now_ms();
+    let mut batch = WriteBatch::new();
+    let mut purged = 0;
+    for (key, bytes) in session.backend().scan_prefix(Keyspace::Secrets, b"")? {
+        let rec: SecretRecord = storage::decode(&bytes)?;
+        if rec.deletion.is_some_and(|d| d.deletion_date_ms <= now) {
+            purge_ops(&session, &mut batch, &key, &rec)?;
+            purged += 1;
+        }
+    }
+    if purged > 0 {
+        session.commit(&mut guard, &batch)?;
+    }
+    Ok(purged)
+}
+
+const MAX_WINDOW: i64 = 30;
+const MIN_WINDOW: i64 = 7;
+
+impl Session {
+    /// Schedules a secret for deletion after a recovery window of 7..=30 days (default 30), or
+    /// deletes it at once with `force_delete_without_recovery` (rules B8.1-B8.4).
+    ///
+    /// A forced delete of a secret that does not exist succeeds, as in AWS.
+    pub fn delete_secret(&self, input: DeleteSecretInput) -> Result<DeleteSecretOutput> {
+        if input.force_delete_without_recovery && input.recovery_window_in_days.is_some() {
+            return Err(Error::invalid_parameter(
+                "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
+            ));
+        }
+        let days = input.recovery_window_in_days.unwrap_or(MAX_WINDOW);
+        if !(MIN_WINDOW..=MAX_WINDOW).contains(&days) {
+            return Err(Error::invalid_parameter(
+                "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
+            ));
+        }
+        let mut guard = self.writer()?;
+        let now = self.now_ms();
+        let Some(super::Found { key, mut rec }) = self.find(&input.secret_id)? else {
+            if !input.force_delete_without_recovery {
+                return Err(Error::secret_not_found());
+            }
+            let (arn, name) = match (&input.secret_id, input.secret_id.name_part()) {
+                (SecretId::Arn { name, .. }, _) => (input.secret_id.to_string(), name.clone()),
+                (_, Some(name)) => (
+                    self.new_arn(&name).as_str().to_owned(),
+                    name.as_str().to_owned(),
+                ),
+                (_, None) => (input.secret_id.to_string(), input.secret_id.to_string()),
+            };
+            return Ok(DeleteSecretOutput {
+                arn,
+                name,
+                deletion_date: clock::from_millis(now),
+            });
+        };
+        let deletion_date_ms = if input.force_delete_without_recovery {
+            let mut batch = WriteBatch::new();
+            purge_ops(self, &mut batch, &key, &rec)?;
+            self.commit(&mut guard, &batch)?;
+            now
+        } else {
+            if rec.deletion.is_some() {
+                return Err(Error::marked_for_deletion());
+            }
+            let window = u64::try_from(days).unwrap_or(30) * clock::DAY_MS;
+            let deletion_date_ms = now.saturating_add(window);
+            rec.deletion = Some(Deletion {
+                deleted_at_ms: now,
+                deletion_date_ms,
+            });
+            rec.last_changed_ms = now;
+            let mut batch = WriteBatch::new();
+            batch.put(Keyspace::Secrets, key, storage::encode(&rec));
+            self.commit(&mut guard, &batch)?;
+            deletion_date_ms
+        };
+        Ok(DeleteSecretOutput {
+            arn: rec.arn.clone(),
+            name: rec.name.clone(),
+            deletion_date: clock::from_millis(deletion_date_ms),
+        })
+    }
+
+    /// Cancels a scheduled deletion (B8.7). On a secret not scheduled for deletion it changes nothing.
+    pub fn restore_secret(&self, secret_id: &SecretId) -> Result<SecretRef> {
+        let mut guard = self.writer()?;
+        let super::Found { key, mut rec } = self.resolve(secret_id)?;
+        if rec.deletion.is_some() {
+            rec.deletion = None;
+            rec.last_changed_ms = self.now_ms();
+            let mut batch = WriteBatch::new();
+            batch.put(Keyspace::Secrets, key, storage::encode(&rec));
+            self.commit(&mut guard, &batch)?;
+        }
+        Ok(SecretRef {
+            arn: Arn::from_stored(rec.arn.clone()),
+            name: name_of(&rec),
+        })
+    }
+
+    /// Adds tags, overwriting the value of keys that exist (B10.1). At most 50 tags per secret.
+    pub fn tag_resource(&self, secret_id: &SecretId, tags: &[Tag]) -> Result<()> {
+        let mut guard = self.writer()?;
+        let super::Found { key, mut rec } = self.resolve_live(secret_id)?;
+        let mut merged = rec.tags.clone().unwrap_or_default();
+        for t in tags {
+            match merged.iter_mut().find(|(k, _)| k == t.key().as_str()) {
+                Some((_, v)) => t.value().clone_into(v),
+                None => merged.push((t.key().as_str().to_owned(), t.value().to_owned())),
+            }
+        }
+        if merged.len() > MAX_TAGS {
+            return Err(Error::invalid_parameter(format!(
+                "A secret can have at most {MAX_TAGS} tags; this request would give it {}.",
+                merged.len()
+            )));
+        }
+        rec.tags = Some(merged);
+        rec.last_changed_ms = self.now_ms();
+        let mut batch = WriteBatch::new();
+        batch.put(Keyspace::Secrets, key, storage::encode(&rec));
+        self.commit(&mut guard, &batch)
+    }
+
+    /// Removes tags by key; keys that are absent are ignored (B10.2).
+    pub fn untag_resource(&self, secret_id: &SecretId, keys: &[TagKey]) -> Result<()> {
+        let mut guard = self.writer()?;
+        let super::Found { key, mut rec } = self.resolve_live(secret_id)?;
+        if let Some(tags) = &mut rec.tags {
+            tags.retain(|(k, _)| !keys.iter().any(|r| r.as_str() == k));
+        }
+        rec.last_changed_ms = self.now_ms();
+        let mut batch = WriteBatch::new();
+        batch.put(Keyspace::Secrets, key, storage::encode(&rec));
+        self.commit(&mut guard, &batch)
+    }
+}

@@ -1,0 +1,322 @@
+//! Writes that create versions or move labels: CreateSecret, PutSecretValue, UpdateSecret,
+//! UpdateSecretVersionStage.
+
+use std::collections::{BTreeSet, HashSet};
+
+use super::types::*;
+use super::{Session, access_key};
+use crate::error::{Error, Result};
+use crate::model::{Arn, SecretName, SecretValue, StagingLabel, Tag, VersionId};
+use crate::storage::{self, Keyspace, SecretRecord, WriteBatch};
+use crate::versions::{self, CURRENT};
+
+/// At most this many tags per secret (B10.3).
+pub(crate) const MAX_TAGS: usize = 50;
+
+pub(crate) fn check_new_tags(tags: &[Tag]) -> Result<()> {
+    if tags.len() > MAX_TAGS {
+        return Err(Error::max_len(
+            &format!("[{} tags]", tags.len()),
+            "tags",
+            MAX_TAGS,
+        ));
+    }
+    let mut seen = HashSet::new();
+    for t in tags {
+        if !seen.insert(t.key().as_str()) {
+            return Err(Error::invalid_parameter(format!(
+                "Duplicate tag key: {}",
+                t.key()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn stage_set(stages: Option<&Vec<StagingLabel>>) -> Result<BTreeSet<String>> {
+    let Some(stages) = stages else {
+        return Ok(BTreeSet::from([CURRENT.to_owned()]));
+    };
+    if stages.is_empty() {
+        return Err(Error::min_len("[]", "versionStages", 1));
+    }
+    if stages.len() > versions::MAX_LABELS {
+        return Err(Error::max_len(
+            &format!("[{} labels]", stages.len()),
+            "versionStages",
+            versions::MAX_LABELS,
+        ));
+    }
+    Ok(stages.iter().map(|s| s.as_str().to_owned()).collect())
+}
+
+fn already_in_use(token: &VersionId, arn: &str) -> Error {
+    Error::exists(format!(
+        "You can't use ClientRequestToken {token} because that value is already in use for a version of secret {arn}."
+    ))
+}
+
+pub(crate) fn labels_of(rec: &SecretRecord, version: &str) -> Vec<StagingLabel> {
+    rec.version(version)
+        .map(|v| {
+            v.labels
+                .iter()
+                .map(|l| StagingLabel::from_stored(l.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(crate) fn name_of(rec: &SecretRecord) -> SecretName {
+    // Stored names passed validation when the secret was created.
+    SecretName::from_stored(rec.name.clone())
+}
+
+/// Deletes the values (and access dates) of `removed` versions of `rec`.
+pub(crate) fn drop_versions(batch: &mut WriteBatch, rec: &SecretRecord, removed: &[String]) {
+    for id in removed {
+        batch.delete(Keyspace::Values, storage::value_key(&rec.uid, id));
+        batch.delete(Keyspace::Accessed, access_key(&rec.uid, Some(id)));
+    }
+}
+
+impl Session {
+    /// Creates a secret, with or without a first value (rules B1, B3, B5, B8.6).
+    ///
+    /// A replay with the same token and value returns the first response; the same token with
+    /// another value, or another token, fails with `ResourceExistsException`.
+    pub fn create_secret(&self, input: CreateSecretInput) -> Result<CreateSecretOutput> {
+        check_new_tags(&input.tags)?;
+        let token = input
+            .client_request_token
+            .clone()
+            .unwrap_or_else(VersionId::random);
+        let mut guard = self.writer()?;
+        let now = self.now_ms();
+        let key = storage::secret_key(self.region().as_str(), input.name.as_str());
+        let mut batch = WriteBatch::new();
+        if let Some(bytes) = self.backend().get(Keyspace::Secrets, &key)? {
+            let old: SecretRecord = storage::decode(&bytes)?;
+            match old.deletion {
+                Some(d) if d.deletion_date_ms <= now => {
+                    // Its recovery window is over: purge it in the same commit.
+                    super::lifecycle::purge_ops(self, &mut batch, &key, &old)?;
+                }
+                Some(_) => {
+                    return Err(Error::invalid_request(
+                        "You can't create this secret because a secret with this name is already scheduled for deletion.",
+                    ));
+                }
+                None => {
+                    if let (Some(v), Some(value)) = (old.version(token.as_str()), &input.value)
+                        && v.has_value {
+                            let stored = self.open_value(&old, v)?;
+                            if stored.ct_eq(value) {
+                                return Ok(CreateSecretOutput {
+                                    arn: Arn::from_stored(old.arn.clone()),
+                                    name: input.name,
+                                    version_id: Some(token),
+                                });
+                            }
+                            return Err(already_in_use(&token, &old.arn));
+                        }
+                    return Err(Error::exists(format!(
+                        "The operation failed because the secret {} already exists.",
+                        input.name
+                    )));
+                }
+            }
+        }
+        let arn = self.new_arn(&input.name);
+        let mut uid = [0u8; 16];
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut uid);
+        let mut rec = SecretRecord {
+            uid,
+            arn: arn.as_str().to_owned(),
+            name: input.name.as_str().to_owned(),
+            description: input
+                .description
+                .map(|d| d.as_str().to_owned())
+                .filter(|d| !d.is_empty()),
+            kms_key_id: input
+                .kms_key_id
+                .map(|k| k.as_str().to_owned())
+                .filter(|k| !k.is_empty()),
+            tags: (!input.tags.is_empty()).then(|| {
+                input
+                    .tags
+                    .iter()
+                    .map(|t| (t.key().as_str().to_owned(), t.value().to_owned()))
+                    .collect()
+            }),
+            created_ms: now,
+            last_changed_ms: now,
+            deletion: None,
+            next_seq: 0,
+            versions: Vec::new(),
+        };
+        let version_id = match &input.value {
+            Some(value) => {
+                versions::add_version(
+                    &mut rec,
+                    token.as_str(),
+                    &BTreeSet::from([CURRENT.to_owned()]),
+                    now,
+                )?;
+                let vr = self.seal_value(&rec.arn, token.as_str(), value)?;
+                batch.put(
+                    Keyspace::Values,
+                    storage::value_key(&rec.uid, token.as_str()),
+                    storage::encode(&vr),
+                );
+                Some(token)
+            }
+            None => None,
+        };
+        batch.put(Keyspace::Secrets, key, storage::encode(&rec));
+        self.commit(&mut guard, &batch)?;
+        Ok(CreateSecretOutput {
+            arn,
+            name: input.name,
+            version_id,
+        })
+    }
+
+    /// Adds a version (rules B3, B5): labels move to it, `AWSCURRENT` by default.
+    ///
+    /// A token naming a value-less placeholder (the `AWSPENDING` version of a rotation) fills it.
+    pub fn put_secret_value(&self, input: PutSecretValueInput) -> Result<PutSecretValueOutput> {
+        let stages = stage_set(input.version_stages.as_ref())?;
+        let token = input
+            .client_request_token
+            .clone()
+            .unwrap_or_else(VersionId::random);
+        let mut guard = self.writer()?;
+        let super::Found { key, mut rec } = self.resolve_live(&input.secret_id)?;
+        if let Some(v) = rec.version(token.as_str()).filter(|v| v.has_value) {
+            let stored = self.open_value(&rec, v)?;
+            if !stored.ct_eq(&input.value) {
+                return Err(already_in_use(&token, &rec.arn));
+            }
+            return Ok(PutSecretValueOutput {
+                arn: Arn::from_stored(rec.arn.clone()),
+                name: name_of(&rec),
+                version_stages: labels_of(&rec, token.as_str()),
+                version_id: token,
+            });
+        }
+        let batch = self.plan_new_version(&key, &mut rec, &token, &stages, &input.value)?;
+        self.commit(&mut guard, &batch)?;
+        Ok(PutSecretValueOutput {
+            arn: Arn::from_stored(rec.arn.clone()),
+            name: name_of(&rec),
+            version_stages: labels_of(&rec, token.as_str()),
+            version_id: token,
+        })
+    }
+
+    /// Changes a secret's metadata and, with a value, adds a new `AWSCURRENT` version (B3.3, B3.9).
+    pub fn update_secret(&self, input: UpdateSecretInput) -> Result<UpdateSecretOutput> {
+        let token = input
+            .client_request_token
+            .clone()
+            .unwrap_or_else(VersionId::random);
+        let mut guard = self.writer()?;
+        let super::Found { key, mut rec } = self.resolve_live(&input.secret_id)?;
+        let now = self.now_ms();
+        if let Some(d) = &input.description {
+            rec.description = Some(d.as_str().to_owned()).filter(|d| !d.is_empty());
+        }
+        if let Some(k) = &input.kms_key_id {
+            rec.kms_key_id = Some(k.as_str().to_owned()).filter(|k| !k.is_empty());
+        }
+        rec.last_changed_ms = now;
+        let mut version_id = None;
+        let batch = match &input.value {
+            Some(value) => {
+                if let Some(v) = rec.version(token.as_str()).filter(|v| v.has_value) {
+                    let stored = self.open_value(&rec, v)?;
+                    if !stored.ct_eq(value) {
+                        return Err(already_in_use(&token, &rec.arn));
+                    }
+                    version_id = Some(token.clone());
+                    let mut batch = WriteBatch::new();
+                    batch.put(Keyspace::Secrets, key, storage::encode(&rec));
+                    batch
+                } else {
+                    version_id = Some(token.clone());
+                    self.plan_new_version(
+                        &key,
+                        &mut rec,
+                        &token,
+                        &BTreeSet::from([CURRENT.to_owned()]),
+                        value,
+                    )?
+                }
+            }
+            None => {
+                let mut batch = WriteBatch::new();
+                batch.put(Keyspace::Secrets, key, storage::encode(&rec));
+                batch
+            }
+        };
+        self.commit(&mut guard, &batch)?;
+        Ok(UpdateSecretOutput {
+            arn: Arn::from_stored(rec.arn.clone()),
+            name: name_of(&rec),
+            version_id,
+        })
+    }
+
+    /// Plans a new valued version `token` of `rec` with `stages`: labels, clean-up of old
+    /// versions, the sealed value and the record, as one batch.
+    fn plan_new_version(
+        &self,
+        key: &[u8],
+        rec: &mut SecretRecord,
+        token: &VersionId,
+        stages: &BTreeSet<String>,
+        value: &SecretValue,
+    ) -> Result<WriteBatch> {
+        let now = self.now_ms();
+        versions::add_version(rec, token.as_str(), stages, now)?;
+        let removed = versions::collect_deprecated(rec, now, self.limits())?;
+        rec.last_changed_ms = now;
+        let vr = self.seal_value(&rec.arn, token.as_str(), value)?;
+        let mut batch = WriteBatch::new();
+        batch.put(
+            Keyspace::Values,
+            storage::value_key(&rec.uid, token.as_str()),
+            storage::encode(&vr),
+        );
+        drop_versions(&mut batch, rec, &removed);
+        batch.put(Keyspace::Secrets, key.to_vec(), storage::encode(rec));
+        Ok(batch)
+    }
+
+    /// Moves, attaches or removes one staging label (rules B4).
+    pub fn update_secret_version_stage(
+        &self,
+        input: UpdateSecretVersionStageInput,
+    ) -> Result<SecretRef> {
+        let mut guard = self.writer()?;
+        let super::Found { key, mut rec } = self.resolve_live(&input.secret_id)?;
+        let now = self.now_ms();
+        versions::move_label(
+            &mut rec,
+            input.version_stage.as_str(),
+            input.move_to_version_id.as_ref().map(VersionId::as_str),
+            input.remove_from_version_id.as_ref().map(VersionId::as_str),
+        )?;
+        let removed = versions::collect_deprecated(&mut rec, now, self.limits())?;
+        rec.last_changed_ms = now;
+        let mut batch = WriteBatch::new();
+        drop_versions(&mut batch, &rec, &removed);
+        batch.put(Keyspace::Secrets, key, storage::encode(&rec));
+        self.commit(&mut guard, &batch)?;
+        Ok(SecretRef {
+            arn: Arn::from_stored(rec.arn.clone()),
+            name: name_of(&rec),
+        })
+    }
+}
