@@ -281,6 +281,24 @@ pub struct BatchGetSecretValueInput {
     pub next_token: Option<String>,
 }
 
+impl BatchGetSecretValueInput {
+    /// Reads the secrets named in `ids` (names or ARNs, as given).
+    pub fn for_ids(ids: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            secret_ids: Some(ids.into_iter().map(Into::into).collect()),
+            ..Self::default()
+        }
+    }
+
+    /// Reads the secrets that match `filters`, a page at a time.
+    pub fn for_filters(filters: Vec<Filter>) -> Self {
+        Self {
+            filters: Some(filters),
+            ..Self::default()
+        }
+    }
+}
+
 /// A per-secret failure of `batch_get_secret_value`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
