@@ -96,13 +96,14 @@ pub(crate) fn add_version(
     }
     // B3.5 / B3.8: the demoted AWSCURRENT version becomes AWSPREVIOUS and loses AWSPENDING.
     if labels.contains(CURRENT)
-        && let Some(p) = previous_current.filter(|p| p != id) {
-            remove_label(rec, PREVIOUS);
-            if let Some(pv) = version_mut(rec, &p) {
-                add_label(pv, PREVIOUS);
-                pv.labels.retain(|l| l != PENDING);
-            }
+        && let Some(p) = previous_current.filter(|p| p != id)
+    {
+        remove_label(rec, PREVIOUS);
+        if let Some(pv) = version_mut(rec, &p) {
+            add_label(pv, PREVIOUS);
+            pv.labels.retain(|l| l != PENDING);
         }
+    }
     check_label_count(rec)
 }
 
@@ -122,11 +123,12 @@ pub(crate) fn move_label(
     }
     let holder = rec.holder_of(label).map(|v| v.id.clone());
     if let Some(from) = remove_from
-        && holder.as_deref() != Some(from) {
-            return Err(Error::invalid_parameter(format!(
-                "The parameter RemoveFromVersionId doesn't match: staging label {label} is not attached to version {from}."
-            )));
-        }
+        && holder.as_deref() != Some(from)
+    {
+        return Err(Error::invalid_parameter(format!(
+            "The parameter RemoveFromVersionId doesn't match: staging label {label} is not attached to version {from}."
+        )));
+    }
     let Some(to) = move_to else {
         let Some(from) = remove_from else {
             return Err(Error::invalid_parameter(
@@ -142,11 +144,12 @@ pub(crate) fn move_label(
         return check_label_count(rec);
     };
     if let Some(x) = holder.as_deref().filter(|x| *x != to)
-        && remove_from != Some(x) {
-            return Err(Error::invalid_parameter(format!(
-                "The parameter RemoveFromVersionId can't be empty. Staging label {label} is currently attached to version {x}, so you must explicitly reference that version in RemoveFromVersionId."
-            )));
-        }
+        && remove_from != Some(x)
+    {
+        return Err(Error::invalid_parameter(format!(
+            "The parameter RemoveFromVersionId can't be empty. Staging label {label} is currently attached to version {x}, so you must explicitly reference that version in RemoveFromVersionId."
+        )));
+    }
     if label == CURRENT && rec.version(to).is_some_and(|v| !v.has_value) {
         return Err(Error::invalid_parameter(format!(
             "You can't attach the staging label {CURRENT} to version {to} because it has no secret value."
@@ -161,12 +164,13 @@ pub(crate) fn move_label(
     }
     // B4.5: moving AWSCURRENT off X puts AWSPREVIOUS on X; other labels stay (B4.6).
     if label == CURRENT
-        && let Some(x) = holder {
-            remove_label(rec, PREVIOUS);
-            if let Some(xv) = version_mut(rec, &x) {
-                add_label(xv, PREVIOUS);
-            }
+        && let Some(x) = holder
+    {
+        remove_label(rec, PREVIOUS);
+        if let Some(xv) = version_mut(rec, &x) {
+            add_label(xv, PREVIOUS);
         }
+    }
     check_label_count(rec)
 }
 

@@ -34,8 +34,12 @@ impl SledBackend {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
         let path = path.as_ref().to_path_buf();
         std::fs::create_dir_all(&path)?;
+        // No background flusher: every acknowledged write is synced by `sync` anyway, and the
+        // flusher thread would keep the folder locked for a while after the store is dropped,
+        // so a store could not be reopened at once in the same process.
         let db = sled::Config::new()
             .path(&path)
+            .flush_every_ms(None)
             .open()
             .map_err(backend_err)?;
         let trees = Keyspace::ALL

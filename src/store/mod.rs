@@ -444,9 +444,10 @@ impl Session {
         {
             let mut cache = inner.key_cache.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((wrapped, key)) = cache.get(vkey)
-                && *wrapped == vr.wrapped_key {
-                    return Ok(Arc::clone(key));
-                }
+                && *wrapped == vr.wrapped_key
+            {
+                return Ok(Arc::clone(key));
+            }
         }
         let wrapped = WrappedKey {
             key_id: crypto::KeyId::new(vr.key_id.clone()),

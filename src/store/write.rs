@@ -109,17 +109,18 @@ impl Session {
                 }
                 None => {
                     if let (Some(v), Some(value)) = (old.version(token.as_str()), &input.value)
-                        && v.has_value {
-                            let stored = self.open_value(&old, v)?;
-                            if stored.ct_eq(value) {
-                                return Ok(CreateSecretOutput {
-                                    arn: Arn::from_stored(old.arn.clone()),
-                                    name: input.name,
-                                    version_id: Some(token),
-                                });
-                            }
-                            return Err(already_in_use(&token, &old.arn));
+                        && v.has_value
+                    {
+                        let stored = self.open_value(&old, v)?;
+                        if stored.ct_eq(value) {
+                            return Ok(CreateSecretOutput {
+                                arn: Arn::from_stored(old.arn.clone()),
+                                name: input.name,
+                                version_id: Some(token),
+                            });
                         }
+                        return Err(already_in_use(&token, &old.arn));
+                    }
                     return Err(Error::exists(format!(
                         "The operation failed because the secret {} already exists.",
                         input.name
