@@ -48,7 +48,8 @@ pub use model::{
 };
 pub use password::get_random_password;
 pub use storage::{
-    DecodeError, Entry, Keyspace, SledBackend, StorageBackend, StorageError, WriteBatch, WriteOp,
+    Commit, DecodeError, Entry, Keyspace, SledBackend, StorageBackend, StorageError, WriteBatch,
+    WriteOp,
 };
 pub use store::*;
 

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use common::*;
 use strongroom::{
-    CreateSecretInput, DeleteSecretInput, Entry, ErrorKind, GetSecretValueInput,
+    Commit, CreateSecretInput, DeleteSecretInput, Entry, ErrorKind, GetSecretValueInput,
     InsecureTestKeyProvider, Keyspace, ListSecretsInput, PutSecretValueInput, SecretStore, Session,
     SledBackend, StagingLabel, StorageBackend, StorageError, Tag, UpdateSecretInput,
     UpdateSecretVersionStageInput, WriteBatch,
@@ -43,6 +43,15 @@ impl StorageBackend for FaultyBackend {
         self.inner.apply(batch)
     }
     fn sync(&self) -> Result<(), StorageError> {
+        self.spend()?;
+        self.inner.sync()
+    }
+    /// Stops at any point between the stages of a change, as a crash would.
+    fn commit(&self, change: &Commit) -> Result<(), StorageError> {
+        for stage in [&change.prepare, &change.commit, &change.cleanup] {
+            self.spend()?;
+            self.inner.apply(stage)?;
+        }
         self.spend()?;
         self.inner.sync()
     }
@@ -101,8 +110,8 @@ fn a_fault_at_any_point_leaves_a_whole_state() {
         run_ops(&t.s(), k).unwrap();
         states.push(snapshot(&t.s()));
     }
-    // Each op costs two backend calls (apply, sync); try every failure point.
-    for budget in 0..(2 * OPS as i64 + 1) {
+    // Each op costs four backend calls (three stages and a sync); try every failure point.
+    for budget in 0..(4 * OPS as i64 + 1) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data");
         let failed_at;

@@ -115,6 +115,32 @@ impl WriteBatch {
     }
 }
 
+/// One change of the store, in three stages, so that a backend can make it both atomic and cheap.
+///
+/// `prepare` writes data that nothing reads until `commit` lands (the value of a new version);
+/// `commit` makes the change visible and must be applied atomically; `cleanup` removes data that
+/// nothing reads once `commit` landed (values of removed versions). A crash may leave prepared
+/// or not-yet-cleaned data behind; it is unreachable, never wrong.
+#[derive(Clone, Debug, Default)]
+pub struct Commit {
+    /// Writes that become reachable only through `commit`.
+    pub prepare: WriteBatch,
+    /// The writes that make the change visible, all together or not at all.
+    pub commit: WriteBatch,
+    /// Writes of data that is unreachable once `commit` is applied.
+    pub cleanup: WriteBatch,
+}
+
+impl Commit {
+    /// A change made only of visible writes.
+    pub fn visible(commit: WriteBatch) -> Self {
+        Self {
+            commit,
+            ..Self::default()
+        }
+    }
+}
+
 /// A key and its value, as a scan returns them.
 pub type Entry = (Vec<u8>, Vec<u8>);
 
@@ -147,4 +173,17 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
 
     /// Makes every applied batch durable.
     fn sync(&self) -> Result<(), StorageError>;
+
+    /// Applies one change and makes it durable before returning. The default applies all three
+    /// stages as one atomic batch, then syncs; a backend may do better as long as a crash at any
+    /// point leaves `commit` wholly applied or wholly absent, and `commit` never visible without
+    /// `prepare`.
+    fn commit(&self, change: &Commit) -> Result<(), StorageError> {
+        let mut all = WriteBatch::new();
+        for stage in [&change.prepare, &change.commit, &change.cleanup] {
+            all.ops.extend(stage.ops.iter().cloned());
+        }
+        self.apply(&all)?;
+        self.sync()
+    }
 }

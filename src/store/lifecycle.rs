@@ -1,51 +1,55 @@
 //! Deletion, restore, purge (rules B8) and tags (rules B10).
 
 use super::types::*;
-use super::write::{MAX_TAGS, name_of};
+use super::write::{MAX_TAGS, name_of, record_only};
 use super::{SecretStore, Session};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::model::{Arn, SecretId, Tag, TagKey};
-use crate::storage::{self, Deletion, Keyspace, SecretRecord, WriteBatch};
+use crate::storage::{self, Commit, Deletion, Keyspace, SecretRecord, WriteBatch};
 
-/// Adds to `batch` the removal of secret `rec` (stored under `key`) with all its values and dates.
-pub(crate) fn purge_ops(
+/// Adds to `cleanup` the removal of every value and access date of secret `rec`.
+pub(crate) fn purge_values(
     session: &Session,
-    batch: &mut WriteBatch,
-    key: &[u8],
+    cleanup: &mut WriteBatch,
     rec: &SecretRecord,
 ) -> Result<()> {
-    batch.delete(Keyspace::Secrets, key.to_vec());
     for (k, _) in session
         .backend()
         .scan_prefix(Keyspace::Values, &storage::value_prefix(&rec.uid))?
     {
-        batch.delete(Keyspace::Values, k);
+        cleanup.delete(Keyspace::Values, k);
     }
     for (k, _) in session
         .backend()
         .scan_prefix(Keyspace::Accessed, &rec.uid)?
     {
-        batch.delete(Keyspace::Accessed, k);
+        cleanup.delete(Keyspace::Accessed, k);
     }
     Ok(())
+}
+
+/// The removal, for good, of secret `rec` stored under `key`.
+fn purge(session: &Session, change: &mut Commit, key: &[u8], rec: &SecretRecord) -> Result<()> {
+    change.commit.delete(Keyspace::Secrets, key.to_vec());
+    purge_values(session, &mut change.cleanup, rec)
 }
 
 pub(crate) fn purge_due(store: &SecretStore) -> Result<usize> {
     let session = store.as_system();
     let mut guard = session.writer()?;
     let now = session.now_ms();
-    let mut batch = WriteBatch::new();
+    let mut change = Commit::default();
     let mut purged = 0;
     for (key, bytes) in session.backend().scan_prefix(Keyspace::Secrets, b"")? {
         let rec: SecretRecord = storage::decode(&bytes)?;
         if rec.deletion.is_some_and(|d| d.deletion_date_ms <= now) {
-            purge_ops(&session, &mut batch, &key, &rec)?;
+            purge(&session, &mut change, &key, &rec)?;
             purged += 1;
         }
     }
     if purged > 0 {
-        session.commit(&mut guard, &batch)?;
+        session.commit(&mut guard, &change)?;
     }
     Ok(purged)
 }
@@ -91,9 +95,9 @@ impl Session {
             });
         };
         let deletion_date_ms = if input.force_delete_without_recovery {
-            let mut batch = WriteBatch::new();
-            purge_ops(self, &mut batch, &key, &rec)?;
-            self.commit(&mut guard, &batch)?;
+            let mut change = Commit::default();
+            purge(self, &mut change, &key, &rec)?;
+            self.commit(&mut guard, &change)?;
             now
         } else {
             if rec.deletion.is_some() {
@@ -106,9 +110,7 @@ impl Session {
                 deletion_date_ms,
             });
             rec.last_changed_ms = now;
-            let mut batch = WriteBatch::new();
-            batch.put(Keyspace::Secrets, key, storage::encode(&rec));
-            self.commit(&mut guard, &batch)?;
+            self.commit(&mut guard, &record_only(key, &rec))?;
             deletion_date_ms
         };
         Ok(DeleteSecretOutput {
@@ -125,9 +127,7 @@ impl Session {
         if rec.deletion.is_some() {
             rec.deletion = None;
             rec.last_changed_ms = self.now_ms();
-            let mut batch = WriteBatch::new();
-            batch.put(Keyspace::Secrets, key, storage::encode(&rec));
-            self.commit(&mut guard, &batch)?;
+            self.commit(&mut guard, &record_only(key, &rec))?;
         }
         Ok(SecretRef {
             arn: Arn::from_stored(rec.arn.clone()),
@@ -154,9 +154,7 @@ impl Session {
         }
         rec.tags = Some(merged);
         rec.last_changed_ms = self.now_ms();
-        let mut batch = WriteBatch::new();
-        batch.put(Keyspace::Secrets, key, storage::encode(&rec));
-        self.commit(&mut guard, &batch)
+        self.commit(&mut guard, &record_only(key, &rec))
     }
 
     /// Removes tags by key; keys that are absent are ignored (B10.2).
@@ -167,8 +165,6 @@ impl Session {
             tags.retain(|(k, _)| !keys.iter().any(|r| r.as_str() == k));
         }
         rec.last_changed_ms = self.now_ms();
-        let mut batch = WriteBatch::new();
-        batch.put(Keyspace::Secrets, key, storage::encode(&rec));
-        self.commit(&mut guard, &batch)
+        self.commit(&mut guard, &record_only(key, &rec))
     }
 }

@@ -22,7 +22,7 @@ use crate::model::{
     AccountId, Arn, Principal, Region, RequestContext, SecretId, SecretName, SecretValue,
 };
 use crate::storage::{
-    self, Keyspace, MetaRecord, SecretRecord, SledBackend, StorageBackend, ValueRecord,
+    self, Commit, Keyspace, MetaRecord, SecretRecord, SledBackend, StorageBackend, ValueRecord,
     VersionMeta, WriteBatch,
 };
 use crate::versions::VersionLimits;
@@ -366,16 +366,10 @@ impl Session {
         Ok(guard)
     }
 
-    /// Applies `batch` atomically and durably. On failure the store refuses writes until reopened,
+    /// Applies `change` atomically and durably. On failure the store refuses writes until reopened,
     /// since the durable state is then unknown.
-    pub(crate) fn commit(
-        &self,
-        guard: &mut MutexGuard<'_, bool>,
-        batch: &WriteBatch,
-    ) -> Result<()> {
-        let backend = &self.inner().backend;
-        let result = backend.apply(batch).and_then(|()| backend.sync());
-        if let Err(e) = result {
+    pub(crate) fn commit(&self, guard: &mut MutexGuard<'_, bool>, change: &Commit) -> Result<()> {
+        if let Err(e) = self.inner().backend.commit(change) {
             **guard = true;
             return Err(Error::Storage(e));
         }

@@ -7,7 +7,7 @@ use super::types::*;
 use super::{Session, access_key};
 use crate::error::{Error, Result};
 use crate::model::{Arn, SecretName, SecretValue, StagingLabel, Tag, VersionId};
-use crate::storage::{self, Keyspace, SecretRecord, WriteBatch};
+use crate::storage::{self, Commit, Keyspace, SecretRecord, WriteBatch};
 use crate::versions::{self, CURRENT};
 
 /// At most this many tags per secret (B10.3).
@@ -72,12 +72,32 @@ pub(crate) fn name_of(rec: &SecretRecord) -> SecretName {
     SecretName::from_stored(rec.name.clone())
 }
 
-/// Deletes the values (and access dates) of `removed` versions of `rec`.
-pub(crate) fn drop_versions(batch: &mut WriteBatch, rec: &SecretRecord, removed: &[String]) {
+/// A change that writes `rec` under `key` and nothing else.
+pub(crate) fn record_only(key: Vec<u8>, rec: &SecretRecord) -> Commit {
+    let mut batch = WriteBatch::new();
+    batch.put(Keyspace::Secrets, key, storage::encode(rec));
+    Commit::visible(batch)
+}
+
+/// Deletes the values (and access dates, where there are any) of `removed` versions of `rec`.
+pub(crate) fn drop_versions(
+    session: &Session,
+    batch: &mut WriteBatch,
+    rec: &SecretRecord,
+    removed: &[String],
+) -> Result<()> {
     for id in removed {
         batch.delete(Keyspace::Values, storage::value_key(&rec.uid, id));
-        batch.delete(Keyspace::Accessed, access_key(&rec.uid, Some(id)));
+        let accessed = access_key(&rec.uid, Some(id));
+        if session
+            .backend()
+            .get(Keyspace::Accessed, &accessed)?
+            .is_some()
+        {
+            batch.delete(Keyspace::Accessed, accessed);
+        }
     }
+    Ok(())
 }
 
 impl Session {
@@ -94,13 +114,13 @@ impl Session {
         let mut guard = self.writer()?;
         let now = self.now_ms();
         let key = storage::secret_key(self.region().as_str(), input.name.as_str());
-        let mut batch = WriteBatch::new();
+        let mut change = Commit::default();
         if let Some(bytes) = self.backend().get(Keyspace::Secrets, &key)? {
             let old: SecretRecord = storage::decode(&bytes)?;
             match old.deletion {
                 Some(d) if d.deletion_date_ms <= now => {
-                    // Its recovery window is over: purge it in the same commit.
-                    super::lifecycle::purge_ops(self, &mut batch, &key, &old)?;
+                    // Its recovery window is over: the new record replaces it; its values go.
+                    super::lifecycle::purge_values(self, &mut change.cleanup, &old)?;
                 }
                 Some(_) => {
                     return Err(Error::invalid_request(
@@ -165,7 +185,7 @@ impl Session {
                     now,
                 )?;
                 let vr = self.seal_value(&rec.arn, token.as_str(), value)?;
-                batch.put(
+                change.prepare.put(
                     Keyspace::Values,
                     storage::value_key(&rec.uid, token.as_str()),
                     storage::encode(&vr),
@@ -174,8 +194,10 @@ impl Session {
             }
             None => None,
         };
-        batch.put(Keyspace::Secrets, key, storage::encode(&rec));
-        self.commit(&mut guard, &batch)?;
+        change
+            .commit
+            .put(Keyspace::Secrets, key, storage::encode(&rec));
+        self.commit(&mut guard, &change)?;
         Ok(CreateSecretOutput {
             arn,
             name: input.name,
@@ -206,8 +228,8 @@ impl Session {
                 version_id: token,
             });
         }
-        let batch = self.plan_new_version(&key, &mut rec, &token, &stages, &input.value)?;
-        self.commit(&mut guard, &batch)?;
+        let change = self.plan_new_version(&key, &mut rec, &token, &stages, &input.value)?;
+        self.commit(&mut guard, &change)?;
         Ok(PutSecretValueOutput {
             arn: Arn::from_stored(rec.arn.clone()),
             name: name_of(&rec),
@@ -233,7 +255,7 @@ impl Session {
         }
         rec.last_changed_ms = now;
         let mut version_id = None;
-        let batch = match &input.value {
+        let change = match &input.value {
             Some(value) => {
                 if let Some(v) = rec.version(token.as_str()).filter(|v| v.has_value) {
                     let stored = self.open_value(&rec, v)?;
@@ -241,9 +263,7 @@ impl Session {
                         return Err(already_in_use(&token, &rec.arn));
                     }
                     version_id = Some(token.clone());
-                    let mut batch = WriteBatch::new();
-                    batch.put(Keyspace::Secrets, key, storage::encode(&rec));
-                    batch
+                    record_only(key, &rec)
                 } else {
                     version_id = Some(token.clone());
                     self.plan_new_version(
@@ -255,13 +275,9 @@ impl Session {
                     )?
                 }
             }
-            None => {
-                let mut batch = WriteBatch::new();
-                batch.put(Keyspace::Secrets, key, storage::encode(&rec));
-                batch
-            }
+            None => record_only(key, &rec),
         };
-        self.commit(&mut guard, &batch)?;
+        self.commit(&mut guard, &change)?;
         Ok(UpdateSecretOutput {
             arn: Arn::from_stored(rec.arn.clone()),
             name: name_of(&rec),
@@ -270,7 +286,7 @@ impl Session {
     }
 
     /// Plans a new valued version `token` of `rec` with `stages`: labels, clean-up of old
-    /// versions, the sealed value and the record, as one batch.
+    /// versions, the sealed value and the record, as one change.
     fn plan_new_version(
         &self,
         key: &[u8],
@@ -278,21 +294,20 @@ impl Session {
         token: &VersionId,
         stages: &BTreeSet<String>,
         value: &SecretValue,
-    ) -> Result<WriteBatch> {
+    ) -> Result<Commit> {
         let now = self.now_ms();
         versions::add_version(rec, token.as_str(), stages, now)?;
         let removed = versions::collect_deprecated(rec, now, self.limits())?;
         rec.last_changed_ms = now;
         let vr = self.seal_value(&rec.arn, token.as_str(), value)?;
-        let mut batch = WriteBatch::new();
-        batch.put(
+        let mut change = record_only(key.to_vec(), rec);
+        change.prepare.put(
             Keyspace::Values,
             storage::value_key(&rec.uid, token.as_str()),
             storage::encode(&vr),
         );
-        drop_versions(&mut batch, rec, &removed);
-        batch.put(Keyspace::Secrets, key.to_vec(), storage::encode(rec));
-        Ok(batch)
+        drop_versions(self, &mut change.cleanup, rec, &removed)?;
+        Ok(change)
     }
 
     /// Moves, attaches or removes one staging label (rules B4).
@@ -311,10 +326,9 @@ impl Session {
         )?;
         let removed = versions::collect_deprecated(&mut rec, now, self.limits())?;
         rec.last_changed_ms = now;
-        let mut batch = WriteBatch::new();
-        drop_versions(&mut batch, &rec, &removed);
-        batch.put(Keyspace::Secrets, key, storage::encode(&rec));
-        self.commit(&mut guard, &batch)?;
+        let mut change = record_only(key, &rec);
+        drop_versions(self, &mut change.cleanup, &rec, &removed)?;
+        self.commit(&mut guard, &change)?;
         Ok(SecretRef {
             arn: Arn::from_stored(rec.arn.clone()),
             name: name_of(&rec),
