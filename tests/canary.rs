@@ -1,4 +1,10 @@
 //! A planted secret value never appears in Debug/Display output, error messages or the bytes at rest.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 
 use std::sync::Arc;

@@ -2,6 +2,12 @@
 //! whole, decryptable value that was AWSCURRENT at some instant during the read, a value prepared
 //! under AWSPENDING is never seen through AWSCURRENT before its promotion, and no reader thread
 //! sees an older value after a newer one.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};

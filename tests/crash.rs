@@ -1,5 +1,11 @@
 //! A process killed (SIGKILL) in the middle of writes leaves a store that reopens whole: every
 //! acknowledged write is there, exactly one version is AWSCURRENT, and every version decrypts.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 
 use std::io::{BufRead, BufReader};

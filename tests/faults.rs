@@ -1,6 +1,12 @@
 //! A storage failure at any point of a write leaves the store as it was before the write or as
 //! it is after it (never half), the failed store refuses further writes until reopened, and
 //! reads keep working.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 
 use std::collections::BTreeMap;

@@ -3,6 +3,12 @@
 //! with the model, and the invariants hold: a label is on at most one version, a secret with
 //! versions has exactly one AWSCURRENT, every label points at an existing version, and every
 //! stored version decrypts to the value that was written.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -295,8 +301,8 @@ impl Model {
                 }
                 s.remove_label(label);
                 s.versions.get_mut(&to).unwrap().1.insert(label.to_owned());
-                if label == "AWSCURRENT" {
-                    if let Some(h) = holder {
+                if label == "AWSCURRENT"
+                    && let Some(h) = holder {
                         s.remove_label("AWSPREVIOUS");
                         s.versions
                             .get_mut(&h)
@@ -304,7 +310,6 @@ impl Model {
                             .1
                             .insert("AWSPREVIOUS".into());
                     }
-                }
                 Ok(())
             }
             Op::Delete { n, window, force } => {

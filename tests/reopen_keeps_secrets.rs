@@ -1,4 +1,10 @@
 //! A committed secret survives closing and reopening the store, and still decrypts.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 use common::*;
 

@@ -1,7 +1,7 @@
 //! Deletion, restore, purge (rules B8) and tags (rules B10).
 
 use super::types::*;
-use super::write::{MAX_TAGS, name_of, record_only};
+use super::write::{MAX_TAGS, name_of, record_only, too_many_tags};
 use super::{SecretStore, Session};
 use crate::clock;
 use crate::error::{Error, Result};
@@ -147,10 +147,7 @@ impl Session {
             }
         }
         if merged.len() > MAX_TAGS {
-            return Err(Error::invalid_parameter(format!(
-                "A secret can have at most {MAX_TAGS} tags; this request would give it {}.",
-                merged.len()
-            )));
+            return Err(too_many_tags(merged.len()));
         }
         rec.tags = Some(merged);
         rec.last_changed_ms = self.now_ms();

@@ -13,13 +13,15 @@ use crate::versions::{self, CURRENT};
 /// At most this many tags per secret (B10.3).
 pub(crate) const MAX_TAGS: usize = 50;
 
+pub(crate) fn too_many_tags(n: usize) -> Error {
+    Error::invalid_parameter(format!(
+        "A secret can have at most {MAX_TAGS} tags; this request would give it {n}."
+    ))
+}
+
 pub(crate) fn check_new_tags(tags: &[Tag]) -> Result<()> {
     if tags.len() > MAX_TAGS {
-        return Err(Error::max_len(
-            &format!("[{} tags]", tags.len()),
-            "tags",
-            MAX_TAGS,
-        ));
+        return Err(too_many_tags(tags.len()));
     }
     let mut seen = HashSet::new();
     for t in tags {
