@@ -3,7 +3,13 @@
 //!   record bytes plus one XChaCha20-Poly1305 open). Target: at most 2x.
 //! - `write/put_secret_value_durable` vs `write/baseline_insert_flush_fsync` (a raw sled insert,
 //!   flush and fsync). Target: at most 1.5x.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::fs::File;
 use std::hint::black_box;

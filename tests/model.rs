@@ -302,14 +302,15 @@ impl Model {
                 s.remove_label(label);
                 s.versions.get_mut(&to).unwrap().1.insert(label.to_owned());
                 if label == "AWSCURRENT"
-                    && let Some(h) = holder {
-                        s.remove_label("AWSPREVIOUS");
-                        s.versions
-                            .get_mut(&h)
-                            .unwrap()
-                            .1
-                            .insert("AWSPREVIOUS".into());
-                    }
+                    && let Some(h) = holder
+                {
+                    s.remove_label("AWSPREVIOUS");
+                    s.versions
+                        .get_mut(&h)
+                        .unwrap()
+                        .1
+                        .insert("AWSPREVIOUS".into());
+                }
                 Ok(())
             }
             Op::Delete { n, window, force } => {
