@@ -205,6 +205,8 @@ pub enum SecretId {
     Name(SecretName),
     /// A full ARN, with the 6-character suffix.
     Arn {
+        /// Partition in the ARN (`aws`, `aws-cn`, ...).
+        partition: String,
         /// Region in the ARN.
         region: String,
         /// Account in the ARN.
@@ -216,6 +218,8 @@ pub enum SecretId {
     },
     /// A partial ARN: a full ARN without its suffix.
     PartialArn {
+        /// Partition in the ARN.
+        partition: String,
         /// Region in the ARN.
         region: String,
         /// Account in the ARN.
@@ -242,7 +246,7 @@ impl SecretId {
         let mut parts = id.splitn(7, ':');
         let (
             Some(_arn),
-            Some(_partition),
+            Some(partition),
             Some(service),
             Some(region),
             Some(account),
@@ -270,16 +274,19 @@ impl SecretId {
         if full {
             let (name, suffix) = rest.split_at(rest.len() - 7);
             Ok(Self::Arn {
+                partition: partition.to_owned(),
                 region: region.to_owned(),
                 account: account.to_owned(),
                 name: name.to_owned(),
                 suffix: suffix.get(1..).unwrap_or_default().to_owned(),
             })
         } else {
+            // Like a full ARN, a partial ARN whose name part is not a valid name finds nothing.
             Ok(Self::PartialArn {
+                partition: partition.to_owned(),
                 region: region.to_owned(),
                 account: account.to_owned(),
-                name: SecretName::new(rest)?,
+                name: SecretName::new(rest).map_err(|_| Error::secret_not_found())?,
             })
         }
     }
@@ -324,6 +331,7 @@ impl fmt::Display for SecretId {
         match self {
             Self::Name(n) => f.write_str(n.as_str()),
             Self::Arn {
+                partition,
                 region,
                 account,
                 name,
@@ -331,15 +339,19 @@ impl fmt::Display for SecretId {
             } => {
                 write!(
                     f,
-                    "arn:aws:secretsmanager:{region}:{account}:secret:{name}-{suffix}"
+                    "arn:{partition}:secretsmanager:{region}:{account}:secret:{name}-{suffix}"
                 )
             }
             Self::PartialArn {
+                partition,
                 region,
                 account,
                 name,
             } => {
-                write!(f, "arn:aws:secretsmanager:{region}:{account}:secret:{name}")
+                write!(
+                    f,
+                    "arn:{partition}:secretsmanager:{region}:{account}:secret:{name}"
+                )
             }
         }
     }

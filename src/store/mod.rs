@@ -286,22 +286,24 @@ impl Session {
         let (name, suffix) = match id {
             SecretId::Name(n) => (n.clone(), None),
             SecretId::PartialArn {
+                partition: p,
                 region: r,
                 account: a,
                 name,
             } => {
-                if r != region.as_str() || a != account.as_str() {
+                if p != region.partition() || r != region.as_str() || a != account.as_str() {
                     return Ok(None);
                 }
                 (name.clone(), None)
             }
             SecretId::Arn {
+                partition: p,
                 region: r,
                 account: a,
                 name,
                 suffix,
             } => {
-                if r != region.as_str() || a != account.as_str() {
+                if p != region.partition() || r != region.as_str() || a != account.as_str() {
                     return Ok(None);
                 }
                 let Ok(name) = SecretName::new(name.as_str()) else {
