@@ -1,6 +1,6 @@
 //! A storage failure at any point of a write leaves the store as it was before the write or as
-//! it is after it (never half), the failed store refuses further writes until reopened, and
-//! reads keep working.
+//! it is after it (never half), and the failed store answers `InternalServiceError` to every
+//! call, reads included (what it shows may not be durable), until it is reopened.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -156,11 +156,22 @@ fn a_fault_at_any_point_leaves_a_whole_state() {
                         "budget {budget}: {e:?}"
                     );
                     failed_at = Some(k);
-                    // Refuses writes from now on, while reads still work.
+                    // Refuses every call from now on, even with the backend healthy again.
                     faulty.budget.store(i64::MAX, Ordering::SeqCst);
                     let again = s.create_secret(CreateSecretInput::new(name("z")));
                     assert_eq!(again.unwrap_err().kind(), ErrorKind::InternalServiceError);
-                    let _reads_work = snapshot(&s);
+                    assert_eq!(
+                        kind(s.describe_secret(&id("a"))),
+                        ErrorKind::InternalServiceError
+                    );
+                    assert_eq!(
+                        kind(s.get_secret_value(GetSecretValueInput::new(id("a")))),
+                        ErrorKind::InternalServiceError
+                    );
+                    assert_eq!(
+                        kind(s.list_secrets(ListSecretsInput::default())),
+                        ErrorKind::InternalServiceError
+                    );
                 }
             }
         }

@@ -260,6 +260,7 @@ impl Session {
     /// Lists the secrets of the session's region (rules B13), excluding those scheduled for
     /// deletion unless asked. Strongly consistent: a committed change is listed at once.
     pub fn list_secrets(&self, input: ListSecretsInput) -> Result<ListSecretsOutput> {
+        self.healthy()?;
         let page = super::read::page_size(input.max_results, 100, "maxResults")?;
         if input.filters.len() > 10 {
             return Err(Error::max_len(

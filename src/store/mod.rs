@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -53,8 +54,11 @@ struct Inner {
     region: Region,
     account: AccountId,
     limits: VersionLimits,
-    /// Held for the whole of every write; `true` once a commit failed (the store then refuses writes).
-    writer: Mutex<bool>,
+    /// Held for the whole of every write.
+    writer: Mutex<()>,
+    /// Set once a commit failed: the durable state is then unknown, and the store answers
+    /// `InternalServiceError` to every call until it is reopened.
+    poisoned: AtomicBool,
     /// Unwrapped data keys by value key, with the wrapped bytes they came from. Evicted keys are
     /// wiped when their last user drops them.
     key_cache: Mutex<KeyCache>,
@@ -157,7 +161,8 @@ impl StoreBuilder {
                 region: self.region,
                 account: self.account,
                 limits: self.limits,
-                writer: Mutex::new(false),
+                writer: Mutex::new(()),
+                poisoned: AtomicBool::new(false),
                 key_cache: Mutex::new(LruCache::new(capacity)),
                 accessed: Mutex::new(HashMap::new()),
             }),
@@ -281,6 +286,7 @@ impl Session {
 
     /// Finds a live or scheduled-for-deletion secret; one whose recovery window has ended is gone.
     pub(crate) fn find(&self, id: &SecretId) -> Result<Option<Found>> {
+        self.healthy()?;
         let region = self.region();
         let account = &self.inner().account;
         let (name, suffix) = match id {
@@ -355,25 +361,39 @@ impl Session {
         Arn::build(self.region(), &self.inner().account, name, &suffix)
     }
 
+    /// Refuses every call once a commit has failed: what is visible may then not be durable.
+    pub(crate) fn healthy(&self) -> Result<()> {
+        if self.inner().poisoned.load(Ordering::Acquire) {
+            return Err(Error::Poisoned);
+        }
+        Ok(())
+    }
+
     /// Takes the writer lock, refusing if an earlier commit failed.
-    pub(crate) fn writer(&self) -> Result<MutexGuard<'_, bool>> {
+    pub(crate) fn writer(&self) -> Result<MutexGuard<'_, ()>> {
         let guard = self
             .inner()
             .writer
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if *guard {
-            return Err(Error::Poisoned);
-        }
+        self.healthy()?;
         Ok(guard)
     }
 
-    /// Applies `change` atomically and durably. On failure the store refuses writes until reopened,
-    /// since the durable state is then unknown.
-    pub(crate) fn commit(&self, guard: &mut MutexGuard<'_, bool>, change: &Commit) -> Result<()> {
-        if let Err(e) = self.inner().backend.commit(change) {
-            **guard = true;
+    /// Applies `change` atomically and durably. On failure the store refuses every call until
+    /// reopened, since the durable state is then unknown. The guard proves the writer lock is held.
+    pub(crate) fn commit(&self, _guard: &mut MutexGuard<'_, ()>, change: &Commit) -> Result<()> {
+        let inner = self.inner();
+        if let Err(e) = inner.backend.commit(change) {
+            inner.poisoned.store(true, Ordering::Release);
             return Err(Error::Storage(e));
+        }
+        // Keys of values that are gone are of no further use: wipe them now.
+        let mut cache = inner.key_cache.lock().unwrap_or_else(|p| p.into_inner());
+        for op in change.cleanup.ops() {
+            if op.keyspace == Keyspace::Values && op.value.is_none() {
+                cache.pop(&op.key);
+            }
         }
         Ok(())
     }
@@ -410,23 +430,32 @@ impl Session {
         })
     }
 
-    /// Reads and opens the value of version `v` of `rec`.
-    pub(crate) fn open_value(&self, rec: &SecretRecord, v: &VersionMeta) -> Result<SecretValue> {
+    /// Reads and opens the value of version `v` of `rec`; `None` if the value is not stored
+    /// (removed since `rec` was read, by a clean-up or a purge).
+    pub(crate) fn try_open_value(
+        &self,
+        rec: &SecretRecord,
+        v: &VersionMeta,
+    ) -> Result<Option<SecretValue>> {
         let inner = self.inner();
         let vkey = storage::value_key(&rec.uid, &v.id);
         let Some(bytes) = inner.backend.get(Keyspace::Values, &vkey)? else {
-            // Removed since the record was read (a purge or a version clean-up).
-            return Err(Error::not_found(format!(
-                "Secrets Manager can't find the specified secret value for VersionId: {}",
-                v.id
-            )));
+            return Ok(None);
         };
         let vr: ValueRecord = storage::decode(&bytes)?;
         let key = self.data_key(&vkey, rec, &v.id, &vr)?;
         let aad = crypto::aad_for_value(&inner.store_id, &rec.arn, &v.id, vr.binary);
         let plain = crypto::open(&key, &aad, &vr.nonce, &vr.ciphertext)
             .map_err(|_| Error::DecryptionFailure)?;
-        SecretValue::from_plaintext(vr.binary, plain).ok_or(Error::DecryptionFailure)
+        SecretValue::from_plaintext(vr.binary, plain)
+            .ok_or(Error::DecryptionFailure)
+            .map(Some)
+    }
+
+    /// Like [`Session::try_open_value`], for a record read under the writer lock, where nothing
+    /// can have removed the value: a missing value is a corrupt store.
+    pub(crate) fn open_value(&self, rec: &SecretRecord, v: &VersionMeta) -> Result<SecretValue> {
+        self.try_open_value(rec, v)?.ok_or_else(missing_value)
     }
 
     fn data_key(
@@ -472,6 +501,9 @@ impl Session {
     /// Best effort: written at most once a day per item, not synced on its own, never failing the read.
     pub(crate) fn note_access(&self, rec: &SecretRecord, version: &str) {
         let inner = self.inner();
+        if inner.poisoned.load(Ordering::Acquire) {
+            return;
+        }
         let today = clock::day_start(self.now_ms());
         let keys = [
             access_key(&rec.uid, None),
@@ -519,6 +551,13 @@ impl Session {
     pub(crate) fn limits(&self) -> VersionLimits {
         self.inner().limits
     }
+}
+
+/// A version the secret's record names has no stored value.
+pub(crate) fn missing_value() -> Error {
+    Error::Corrupt(storage::DecodeError::Malformed(
+        "a version's value is missing".into(),
+    ))
 }
 
 /// Key of a last-accessed date: the secret's uid, then 0 for the secret or 1 and the version id.

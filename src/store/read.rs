@@ -9,7 +9,7 @@ use super::write::{labels_of, name_of};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::model::{Arn, SecretId, StagingLabel, Tag, VersionId};
-use crate::storage::{self, Keyspace, SecretRecord, ValueRecord};
+use crate::storage::{self, Keyspace, SecretRecord, ValueRecord, VersionMeta};
 use crate::versions::CURRENT;
 
 const VERSIONS_TOKEN: u8 = b'V';
@@ -36,55 +36,69 @@ pub(crate) fn page_size(max_results: Option<u32>, max: u32, member: &str) -> Res
 impl Session {
     /// Reads one version's value (rules B6): by `version_id`, by `version_stage`, or `AWSCURRENT`.
     pub fn get_secret_value(&self, input: GetSecretValueInput) -> Result<GetSecretValueOutput> {
-        let rec = self.resolve_live(&input.secret_id)?.rec;
-        self.read_version(
-            &rec,
-            input.version_id.as_ref(),
-            input.version_stage.as_ref(),
-        )
+        // A write that commits between our reads of the record and of the value may remove the
+        // value (a version clean-up, a purge): read the record again. Values are removed only
+        // after the record that stops naming them is committed, so this ends; a value still
+        // missing while the record names it is corruption.
+        for _attempt in 0..3 {
+            let rec = self.resolve_live(&input.secret_id)?.rec;
+            let v = select_version(
+                &rec,
+                input.version_id.as_ref(),
+                input.version_stage.as_ref(),
+            )?;
+            let Some(value) = self.try_open_value(&rec, v)? else {
+                continue;
+            };
+            self.note_access(&rec, &v.id);
+            return Ok(GetSecretValueOutput {
+                arn: Arn::from_stored(rec.arn.clone()),
+                name: name_of(&rec),
+                version_id: VersionId::from_stored(v.id.clone()),
+                version_stages: labels_of(&rec, &v.id),
+                created_date: clock::from_millis(v.created_ms),
+                value,
+            });
+        }
+        Err(super::missing_value())
     }
+}
 
-    fn read_version(
-        &self,
-        rec: &SecretRecord,
-        version_id: Option<&VersionId>,
-        stage: Option<&StagingLabel>,
-    ) -> Result<GetSecretValueOutput> {
-        let v = match version_id {
-            Some(id) => {
-                let v = rec.version(id.as_str()).filter(|v| v.has_value).ok_or_else(|| {
+/// The version a read asks for (rules B6.1-B6.5).
+fn select_version<'a>(
+    rec: &'a SecretRecord,
+    version_id: Option<&VersionId>,
+    stage: Option<&StagingLabel>,
+) -> Result<&'a VersionMeta> {
+    Ok(match version_id {
+        Some(id) => {
+            let v = rec
+                .version(id.as_str())
+                .filter(|v| v.has_value)
+                .ok_or_else(|| {
                     Error::not_found(format!(
                         "Secrets Manager can't find the specified secret value for VersionId: {id}"
                     ))
                 })?;
-                if stage.is_some_and(|s| !v.has_label(s.as_str())) {
-                    return Err(Error::invalid_request(
-                        "You provided a VersionStage that is not associated to the provided VersionId.",
-                    ));
-                }
-                v
+            if stage.is_some_and(|s| !v.has_label(s.as_str())) {
+                return Err(Error::invalid_request(
+                    "You provided a VersionStage that is not associated to the provided VersionId.",
+                ));
             }
-            None => {
-                let stage = stage.map_or(CURRENT, StagingLabel::as_str);
-                rec.holder_of(stage).filter(|v| v.has_value).ok_or_else(|| {
+            v
+        }
+        None => {
+            let stage = stage.map_or(CURRENT, StagingLabel::as_str);
+            rec.holder_of(stage).filter(|v| v.has_value).ok_or_else(|| {
                     Error::not_found(format!(
                         "Secrets Manager can't find the specified secret value for staging label: {stage}"
                     ))
                 })?
-            }
-        };
-        let value = self.open_value(rec, v)?;
-        self.note_access(rec, &v.id);
-        Ok(GetSecretValueOutput {
-            arn: Arn::from_stored(rec.arn.clone()),
-            name: name_of(rec),
-            version_id: VersionId::from_stored(v.id.clone()),
-            version_stages: labels_of(rec, &v.id),
-            created_date: clock::from_millis(v.created_ms),
-            value,
-        })
-    }
+        }
+    })
+}
 
+impl Session {
     /// Reads the `AWSCURRENT` values of up to 20 secrets, by id or by filters (rules B14).
     /// Failures of single secrets are reported in `errors`; the call itself still succeeds.
     pub fn batch_get_secret_value(
