@@ -265,23 +265,23 @@ fn the_partition_of_an_arn_must_match_the_region() {
     let t = TestStore::new();
     let s = t.s();
     let created = s
-        .create_secret(strongroom::CreateSecretInput::new(name("part")).value(text("v")))
+        .create_secret(CreateSecretInput::new(name("part")).value(text("v")))
         .unwrap();
     let arn = created.arn.as_str().to_owned();
     assert!(arn.starts_with("arn:aws:"));
     let other = arn.replacen("arn:aws:", "arn:aws-cn:", 1);
     assert_eq!(
         kind(s.describe_secret(&id(&other))),
-        strongroom::ErrorKind::ResourceNotFound
+        ErrorKind::ResourceNotFound
     );
     let partial = &other[..other.len() - 7];
     assert_eq!(
         kind(s.describe_secret(&id(partial))),
-        strongroom::ErrorKind::ResourceNotFound
+        ErrorKind::ResourceNotFound
     );
     // A forced delete of an ARN that names nothing echoes the ARN as given.
     let out = s
-        .delete_secret(strongroom::DeleteSecretInput::new(id(&other)).force())
+        .delete_secret(DeleteSecretInput::new(id(&other)).force())
         .unwrap();
     assert_eq!(out.arn, other);
     assert_eq!(current(&s, "part"), "v");
@@ -290,7 +290,6 @@ fn the_partition_of_an_arn_must_match_the_region() {
 #[test]
 fn a_partial_arn_with_an_invalid_name_finds_nothing() {
     let e =
-        strongroom::SecretId::new("arn:aws:secretsmanager:us-east-1:111111111111:secret:bad name")
-            .unwrap_err();
-    assert_eq!(e.kind(), strongroom::ErrorKind::ResourceNotFound);
+        SecretId::new("arn:aws:secretsmanager:us-east-1:111111111111:secret:bad name").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ResourceNotFound);
 }

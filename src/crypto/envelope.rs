@@ -49,24 +49,44 @@ pub(crate) fn aad_for_key(store_id: &[u8; 16], arn: &str, version: &str) -> Vec<
     bound(b"strongroom/data-key", store_id, arn, version, 0)
 }
 
-/// Seals `plaintext` under `key` with a fresh random nonce.
-pub(crate) fn seal(key: &DataKey, aad: &[u8], plaintext: &[u8]) -> Sealed {
+/// The AEAD refused to seal (only possible for messages beyond 2^38 bytes). Carries no detail.
+#[derive(Debug)]
+pub(crate) struct SealFailed;
+
+/// Seals `plaintext` under `key` with a fresh random nonce. Fails closed: no ciphertext on error.
+pub(crate) fn seal(key: &DataKey, aad: &[u8], plaintext: &[u8]) -> Result<Sealed, SealFailed> {
     let mut nonce = [0u8; 24];
     rand::Rng::fill_bytes(&mut rand::rng(), &mut nonce);
     seal_with_nonce(key, aad, plaintext, nonce)
 }
 
-fn seal_with_nonce(key: &DataKey, aad: &[u8], plaintext: &[u8], nonce: [u8; 24]) -> Sealed {
+fn seal_with_nonce(
+    key: &DataKey,
+    aad: &[u8],
+    plaintext: &[u8],
+    nonce: [u8; 24],
+) -> Result<Sealed, SealFailed> {
     let cipher = XChaCha20Poly1305::new(key.expose().into());
-    let mut buf = Vec::with_capacity(plaintext.len() + 16);
+    // Wiped if sealing fails, since it then still holds the plaintext.
+    let mut buf = Zeroizing::new(Vec::with_capacity(plaintext.len() + 16));
     buf.extend_from_slice(plaintext);
-    // Encryption fails only for messages beyond 2^38 bytes; values are at most 64 KiB.
-    let tagged = cipher.encrypt_in_place(&XNonce::from(nonce), aad, &mut buf);
-    debug_assert!(tagged.is_ok());
-    Sealed {
+    cipher
+        .encrypt_in_place(&XNonce::from(nonce), aad, &mut *buf)
+        .map_err(|_| SealFailed)?;
+    Ok(Sealed {
         nonce,
-        ciphertext: buf,
-    }
+        ciphertext: std::mem::take(&mut *buf),
+    })
+}
+
+/// A public fingerprint of `key`: the first 8 bytes of the XChaCha20-Poly1305 tag of an empty
+/// message under the all-zero nonce (never used for real data, whose nonces are random) and a
+/// fixed domain. Unlike a hash, it leaves no copy of the key in a hasher's state.
+pub(crate) fn fingerprint(key: &DataKey) -> Result<[u8; 8], SealFailed> {
+    let s = seal_with_nonce(key, b"strongroom master key id", b"", [0u8; 24])?;
+    let mut out = [0u8; 8];
+    out.copy_from_slice(s.ciphertext.get(..8).ok_or(SealFailed)?);
+    Ok(out)
 }
 
 /// Opens a sealed value. Any failure is the same opaque error.
@@ -93,7 +113,7 @@ mod tests {
         let key = DataKey::generate();
         let id = [1u8; 16];
         let aad = aad_for_value(&id, "arn:a", "v1", false);
-        let s = seal(&key, &aad, b"hello");
+        let s = seal(&key, &aad, b"hello").unwrap();
         assert_eq!(
             &open(&key, &aad, &s.nonce, &s.ciphertext).unwrap()[..],
             b"hello"
@@ -137,7 +157,7 @@ mod tests {
                 .unwrap();
         let aad = crate::hex::decode("50515253c0c1c2c3c4c5c6c7").unwrap();
         let pt = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
-        let s = seal_with_nonce(&key, &aad, pt, nonce);
+        let s = seal_with_nonce(&key, &aad, pt, nonce).unwrap();
         let hex = crate::hex::encode(&s.ciphertext);
         assert!(
             hex.starts_with("bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb")

@@ -18,7 +18,10 @@ impl InsecureTestKeyProvider {
     pub fn new(seed: u8) -> Self {
         let key = DataKey::try_from_slice(&[seed; 32]).unwrap_or_else(DataKey::generate);
         Self {
-            ring: KeyRing::new(MasterKey::new("insecure-test", key)),
+            ring: KeyRing::new(MasterKey::with_id(
+                KeyId::new(format!("insecure-test:{seed:02x}")),
+                key,
+            )),
         }
     }
 }

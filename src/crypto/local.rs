@@ -5,10 +5,9 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
-use super::{DataKey, KeyId, KeyProvider, ProviderError, WrappedKey, open, seal};
+use super::{DataKey, KeyId, KeyProvider, ProviderError, WrappedKey, fingerprint, open, seal};
 
 /// A 256-bit master key held in memory, wiped on drop.
 pub(crate) struct MasterKey {
@@ -17,15 +16,17 @@ pub(crate) struct MasterKey {
 }
 
 impl MasterKey {
-    pub(crate) fn new(prefix: &str, key: DataKey) -> Self {
-        let mut h = Sha256::new();
-        h.update(b"strongroom master key id\0");
-        h.update(key.expose());
-        let digest = h.finalize();
-        let id = KeyId::new(format!(
-            "{prefix}:{}",
-            crate::hex::encode(digest.get(..8).unwrap_or_default())
-        ));
+    pub(crate) fn new(prefix: &str, key: DataKey) -> Result<Self, ProviderError> {
+        let print = fingerprint(&key).map_err(|_| {
+            ProviderError::Other("the master key could not be fingerprinted".into())
+        })?;
+        let id = KeyId::new(format!("{prefix}:{}", crate::hex::encode(&print)));
+        Ok(Self { id, key })
+    }
+
+    /// A master key with a chosen id.
+    #[cfg(any(test, feature = "test-util"))]
+    pub(crate) fn with_id(id: KeyId, key: DataKey) -> Self {
         Self { id, key }
     }
 
@@ -39,15 +40,16 @@ impl MasterKey {
     }
 
     /// nonce (24 bytes) followed by the sealed 32-byte key and its 16-byte tag.
-    fn wrap(&self, key: &DataKey, aad: &[u8]) -> WrappedKey {
-        let s = seal(&self.key, &self.aad(aad), key.expose());
+    fn wrap(&self, key: &DataKey, aad: &[u8]) -> Result<WrappedKey, ProviderError> {
+        let s = seal(&self.key, &self.aad(aad), key.expose())
+            .map_err(|_| ProviderError::Other("the master key could not seal a data key".into()))?;
         let mut bytes = Vec::with_capacity(24 + s.ciphertext.len());
         bytes.extend_from_slice(&s.nonce);
         bytes.extend_from_slice(&s.ciphertext);
-        WrappedKey {
+        Ok(WrappedKey {
             key_id: self.id.clone(),
             bytes,
-        }
+        })
     }
 
     fn unwrap(&self, wrapped: &WrappedKey, aad: &[u8]) -> Result<DataKey, ProviderError> {
@@ -94,7 +96,7 @@ impl KeyRing {
             .keys
             .get(id)
             .ok_or_else(|| ProviderError::UnknownKey(id.clone()))?;
-        Ok(mk.wrap(key, aad))
+        mk.wrap(key, aad)
     }
 
     pub(crate) fn unwrap(
@@ -135,7 +137,7 @@ impl LocalKeyProvider {
         }
         let key = read_key_file(&path)?;
         Ok(Self {
-            ring: KeyRing::new(MasterKey::new("local", key)),
+            ring: KeyRing::new(MasterKey::new("local", key)?),
             path,
         })
     }
@@ -145,7 +147,7 @@ impl LocalKeyProvider {
         let path = path.as_ref().to_path_buf();
         let key = read_key_file(&path)?;
         Ok(Self {
-            ring: KeyRing::new(MasterKey::new("local", key)),
+            ring: KeyRing::new(MasterKey::new("local", key)?),
             path,
         })
     }
@@ -153,7 +155,7 @@ impl LocalKeyProvider {
     /// Also accepts data keys wrapped under the (retired) master key in `path`.
     pub fn with_previous_key_file(mut self, path: impl AsRef<Path>) -> Result<Self, ProviderError> {
         let key = read_key_file(path.as_ref())?;
-        self.ring.add(MasterKey::new("local", key));
+        self.ring.add(MasterKey::new("local", key)?);
         Ok(self)
     }
 
@@ -196,7 +198,9 @@ fn read_key_file(path: &Path) -> Result<DataKey, ProviderError> {
         path: path.to_path_buf(),
         source,
     };
-    let meta = fs::metadata(path).map_err(io)?;
+    // Open once and check what was opened, so the file cannot be swapped between check and read.
+    let mut f = fs::File::open(path).map_err(io)?;
+    let meta = f.metadata().map_err(io)?;
     if !meta.is_file() {
         return Err(bad("not a regular file"));
     }
@@ -213,7 +217,6 @@ fn read_key_file(path: &Path) -> Result<DataKey, ProviderError> {
             meta.len()
         )));
     }
-    let mut f = fs::File::open(path).map_err(io)?;
     let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(33));
     Read::by_ref(&mut f)
         .take(33)

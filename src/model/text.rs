@@ -81,8 +81,9 @@ impl TagKey {
     }
 }
 
+/// `[\p{L}\p{Z}\p{N}_.:/=+\-@]`: letters, numbers, space separators (not tabs or line breaks).
 fn is_tag_char(c: char) -> bool {
-    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
+    c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
 }
 
 impl fmt::Display for TagKey {
@@ -158,6 +159,15 @@ mod tests {
         );
         assert_eq!(
             Tag::new("a*b", "v").unwrap_err().kind(),
+            ErrorKind::Validation
+        );
+        assert!(Tag::new("a b", "c\u{00a0}d").is_ok());
+        assert_eq!(
+            Tag::new("a\tb", "v").unwrap_err().kind(),
+            ErrorKind::Validation
+        );
+        assert_eq!(
+            Tag::new("k", "v\n").unwrap_err().kind(),
             ErrorKind::Validation
         );
     }

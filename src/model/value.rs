@@ -12,10 +12,10 @@ pub(crate) const MAX_SECRET_BYTES: usize = 65_536;
 /// The bytes are wiped when the value is dropped, and `Debug` prints `SecretValue(<redacted>)`.
 /// Read it through [`SecretValue::expose_str`] or [`SecretValue::expose_bytes`], so that every place
 /// a secret leaves the engine is easy to find.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct SecretValue(Inner);
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 enum Inner {
     Text(Zeroizing<String>),
     Binary(Zeroizing<Vec<u8>>),
@@ -102,6 +102,15 @@ fn check_len(len: usize, member: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Compares in time independent of where the bytes differ; text never equals binary.
+impl PartialEq for SecretValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other)
+    }
+}
+
+impl Eq for SecretValue {}
 
 impl fmt::Debug for SecretValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -22,14 +22,13 @@ pub enum DecodeError {
     TrailingBytes(usize),
 }
 
-pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+/// The format byte followed by the postcard encoding of `value`.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, super::StorageError> {
     let mut out = vec![FORMAT_V1];
-    // Serializing our own record types to a Vec cannot fail (no maps with non-string keys,
-    // no unsupported types); if it ever did, an empty body would fail to decode loudly.
-    if let Ok(body) = postcard::to_allocvec(value) {
-        out.extend_from_slice(&body);
-    }
-    out
+    let body = postcard::to_allocvec(value)
+        .map_err(|e| super::StorageError::Backend(format!("cannot encode a record: {e}")))?;
+    out.extend_from_slice(&body);
+    Ok(out)
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
@@ -62,7 +61,7 @@ mod tests {
             a: 7,
             b: vec![1, 2, 3],
         };
-        let bytes = encode(&r);
+        let bytes = encode(&r).unwrap();
         assert_eq!(bytes[0], FORMAT_V1);
         assert_eq!(decode::<R>(&bytes).unwrap(), r);
         assert!(matches!(decode::<R>(&[]), Err(DecodeError::Empty)));

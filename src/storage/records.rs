@@ -129,7 +129,7 @@ mod tests {
         let mut expected = vec![1u8, 1, 1, b'k', 2, 0xaa, 0xbb];
         expected.extend_from_slice(&[7; 24]);
         expected.extend_from_slice(&[3, 1, 2, 3]);
-        assert_eq!(encode(&r), expected);
+        assert_eq!(encode(&r).unwrap(), expected);
         assert_eq!(decode::<ValueRecord>(&expected).unwrap(), r);
         assert!(!format!("{r:?}").contains("[1, 2, 3]"));
     }
@@ -158,7 +158,7 @@ mod tests {
                 has_value: true,
             }],
         };
-        assert_eq!(decode::<SecretRecord>(&encode(&r)).unwrap(), r);
+        assert_eq!(decode::<SecretRecord>(&encode(&r).unwrap()).unwrap(), r);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Deletion, restore, purge (rules B8) and tags (rules B10).
 
+use std::collections::HashSet;
+
 use super::types::*;
 use super::write::{MAX_TAGS, name_of, record_only, too_many_tags};
 use super::{SecretStore, Session};
@@ -41,14 +43,36 @@ pub(crate) fn purge_due(store: &SecretStore) -> Result<usize> {
     let now = session.now_ms();
     let mut change = Commit::default();
     let mut purged = 0;
+    let mut live_uids = HashSet::new();
+    let mut live_values = HashSet::new();
     for (key, bytes) in session.backend().scan_prefix(Keyspace::Secrets, b"")? {
         let rec: SecretRecord = storage::decode(&bytes)?;
         if rec.deletion.is_some_and(|d| d.deletion_date_ms <= now) {
-            purge(&session, &mut change, &key, &rec)?;
+            // Its values and dates go with the sweep below, as nothing live names them.
+            change.commit.delete(Keyspace::Secrets, key);
             purged += 1;
+        } else {
+            live_uids.insert(rec.uid);
+            for v in rec.versions.iter().filter(|v| v.has_value) {
+                live_values.insert(storage::value_key(&rec.uid, &v.id));
+            }
         }
     }
-    if purged > 0 {
+    // Sweep what no live record names: the data of the secrets purged just now, and anything
+    // left by a crash between a commit and its clean-up, or by a read noting its access while
+    // its secret was purged. We hold the writer lock, so no prepared write is in flight.
+    for (key, _) in session.backend().scan_prefix(Keyspace::Values, b"")? {
+        if !live_values.contains(&key) {
+            change.cleanup.delete(Keyspace::Values, key);
+        }
+    }
+    for (key, _) in session.backend().scan_prefix(Keyspace::Accessed, b"")? {
+        let uid: Option<[u8; 16]> = key.get(..16).and_then(|u| u.try_into().ok());
+        if uid.is_none_or(|u| !live_uids.contains(&u)) {
+            change.cleanup.delete(Keyspace::Accessed, key);
+        }
+    }
+    if !change.commit.is_empty() || !change.cleanup.is_empty() {
         session.commit(&mut guard, &change)?;
     }
     Ok(purged)
@@ -110,7 +134,7 @@ impl Session {
                 deletion_date_ms,
             });
             rec.last_changed_ms = now;
-            self.commit(&mut guard, &record_only(key, &rec))?;
+            self.commit(&mut guard, &record_only(key, &rec)?)?;
             deletion_date_ms
         };
         Ok(DeleteSecretOutput {
@@ -127,7 +151,7 @@ impl Session {
         if rec.deletion.is_some() {
             rec.deletion = None;
             rec.last_changed_ms = self.now_ms();
-            self.commit(&mut guard, &record_only(key, &rec))?;
+            self.commit(&mut guard, &record_only(key, &rec)?)?;
         }
         Ok(SecretRef {
             arn: Arn::from_stored(rec.arn.clone()),
@@ -151,7 +175,7 @@ impl Session {
         }
         rec.tags = Some(merged);
         rec.last_changed_ms = self.now_ms();
-        self.commit(&mut guard, &record_only(key, &rec))
+        self.commit(&mut guard, &record_only(key, &rec)?)
     }
 
     /// Removes tags by key; keys that are absent are ignored (B10.2).
@@ -162,6 +186,6 @@ impl Session {
             tags.retain(|(k, _)| !keys.iter().any(|r| r.as_str() == k));
         }
         rec.last_changed_ms = self.now_ms();
-        self.commit(&mut guard, &record_only(key, &rec))
+        self.commit(&mut guard, &record_only(key, &rec)?)
     }
 }

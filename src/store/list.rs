@@ -232,8 +232,8 @@ impl FromStr for SortOrder {
 
 /// An opaque page token: lower-case hex of a tagged record. Not secret, not signed; a token is
 /// only a position, and a forged one can only skip within what the caller may list anyway.
-pub(crate) fn encode_token<T: Serialize>(kind: u8, payload: &T) -> String {
-    crate::hex::encode(&storage::encode(&(kind, payload)))
+pub(crate) fn encode_token<T: Serialize>(kind: u8, payload: &T) -> Result<String> {
+    Ok(crate::hex::encode(&storage::encode(&(kind, payload))?))
 }
 
 pub(crate) fn decode_token<T: DeserializeOwned>(kind: u8, token: &str) -> Result<T> {
@@ -340,7 +340,7 @@ impl Session {
             .collect::<Result<Vec<_>>>()?;
         Ok(ListSecretsOutput {
             secrets,
-            next_token,
+            next_token: next_token.transpose()?,
         })
     }
 }

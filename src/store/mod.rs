@@ -146,7 +146,7 @@ impl StoreBuilder {
                     created_ms: clock::to_millis(self.clock.now()),
                 };
                 let mut batch = WriteBatch::new();
-                batch.put(Keyspace::Meta, META_KEY.to_vec(), storage::encode(&meta));
+                batch.put(Keyspace::Meta, META_KEY.to_vec(), storage::encode(&meta)?);
                 backend.apply(&batch)?;
                 backend.sync()?;
                 store_id
@@ -228,7 +228,10 @@ impl SecretStore {
     }
 
     /// Removes, for good, every secret in every region whose recovery window has ended
-    /// (B8.8). Such secrets are already invisible; this reclaims their space. Returns how many were removed.
+    /// (B8.8), and any value or access date that no secret refers to any more (left behind by a
+    /// crash between a commit and its clean-up). Such data is already invisible; this reclaims
+    /// its space. Returns how many secrets were removed. It reads every stored value, so run it
+    /// as maintenance, not on a hot path.
     pub fn purge_deleted(&self) -> Result<usize> {
         lifecycle::purge_due(self)
     }
@@ -411,7 +414,12 @@ impl Session {
             &key,
             &crypto::aad_for_value(&inner.store_id, arn, version, value.is_binary()),
             value.expose_bytes(),
-        );
+        )
+        .map_err(|_| {
+            Error::EncryptionFailure(crypto::ProviderError::Other(
+                "the value could not be sealed".into(),
+            ))
+        })?;
         let key_id = inner.provider.current_key_id();
         let wrapped = inner
             .provider
@@ -520,7 +528,9 @@ impl Session {
                     continue;
                 }
                 memo.insert(k.clone(), today);
-                batch.put(Keyspace::Accessed, k, storage::encode(&today));
+                if let Ok(bytes) = storage::encode(&today) {
+                    batch.put(Keyspace::Accessed, k, bytes);
+                }
             }
         }
         if !batch.is_empty() {

@@ -257,7 +257,7 @@ impl Session {
             arn: Arn::from_stored(rec.arn.clone()),
             name: name_of(&rec),
             versions,
-            next_token,
+            next_token: next_token.transpose()?,
         })
     }
 }

@@ -75,10 +75,10 @@ pub(crate) fn name_of(rec: &SecretRecord) -> SecretName {
 }
 
 /// A change that writes `rec` under `key` and nothing else.
-pub(crate) fn record_only(key: Vec<u8>, rec: &SecretRecord) -> Commit {
+pub(crate) fn record_only(key: Vec<u8>, rec: &SecretRecord) -> Result<Commit> {
     let mut batch = WriteBatch::new();
-    batch.put(Keyspace::Secrets, key, storage::encode(rec));
-    Commit::visible(batch)
+    batch.put(Keyspace::Secrets, key, storage::encode(rec)?);
+    Ok(Commit::visible(batch))
 }
 
 /// Deletes the values (and access dates, where there are any) of `removed` versions of `rec`.
@@ -130,18 +130,14 @@ impl Session {
                     ));
                 }
                 None => {
-                    if let (Some(v), Some(value)) = (old.version(token.as_str()), &input.value)
-                        && v.has_value
+                    if let Some(value) = &input.value
+                        && self.is_replay(&old, &token, value)?
                     {
-                        let stored = self.open_value(&old, v)?;
-                        if stored.ct_eq(value) {
-                            return Ok(CreateSecretOutput {
-                                arn: Arn::from_stored(old.arn.clone()),
-                                name: input.name,
-                                version_id: Some(token),
-                            });
-                        }
-                        return Err(already_in_use(&token, &old.arn));
+                        return Ok(CreateSecretOutput {
+                            arn: Arn::from_stored(old.arn.clone()),
+                            name: input.name,
+                            version_id: Some(token),
+                        });
                     }
                     return Err(Error::exists(format!(
                         "The operation failed because the secret {} already exists.",
@@ -190,7 +186,7 @@ impl Session {
                 change.prepare.put(
                     Keyspace::Values,
                     storage::value_key(&rec.uid, token.as_str()),
-                    storage::encode(&vr),
+                    storage::encode(&vr)?,
                 );
                 Some(token)
             }
@@ -198,7 +194,7 @@ impl Session {
         };
         change
             .commit
-            .put(Keyspace::Secrets, key, storage::encode(&rec));
+            .put(Keyspace::Secrets, key, storage::encode(&rec)?);
         self.commit(&mut guard, &change)?;
         Ok(CreateSecretOutput {
             arn,
@@ -218,11 +214,7 @@ impl Session {
             .unwrap_or_else(VersionId::random);
         let mut guard = self.writer()?;
         let super::Found { key, mut rec } = self.resolve_live(&input.secret_id)?;
-        if let Some(v) = rec.version(token.as_str()).filter(|v| v.has_value) {
-            let stored = self.open_value(&rec, v)?;
-            if !stored.ct_eq(&input.value) {
-                return Err(already_in_use(&token, &rec.arn));
-            }
+        if self.is_replay(&rec, &token, &input.value)? {
             return Ok(PutSecretValueOutput {
                 arn: Arn::from_stored(rec.arn.clone()),
                 name: name_of(&rec),
@@ -259,13 +251,9 @@ impl Session {
         let mut version_id = None;
         let change = match &input.value {
             Some(value) => {
-                if let Some(v) = rec.version(token.as_str()).filter(|v| v.has_value) {
-                    let stored = self.open_value(&rec, v)?;
-                    if !stored.ct_eq(value) {
-                        return Err(already_in_use(&token, &rec.arn));
-                    }
+                if self.is_replay(&rec, &token, value)? {
                     version_id = Some(token.clone());
-                    record_only(key, &rec)
+                    record_only(key, &rec)?
                 } else {
                     version_id = Some(token.clone());
                     self.plan_new_version(
@@ -277,7 +265,7 @@ impl Session {
                     )?
                 }
             }
-            None => record_only(key, &rec),
+            None => record_only(key, &rec)?,
         };
         self.commit(&mut guard, &change)?;
         Ok(UpdateSecretOutput {
@@ -285,6 +273,24 @@ impl Session {
             name: name_of(&rec),
             version_id,
         })
+    }
+
+    /// Whether `token` names a valued version of `rec` holding `value`: a replay (B5). The same
+    /// token with another value is `ResourceExistsException`; a value-less placeholder is not a replay.
+    fn is_replay(
+        &self,
+        rec: &SecretRecord,
+        token: &VersionId,
+        value: &SecretValue,
+    ) -> Result<bool> {
+        let Some(v) = rec.version(token.as_str()).filter(|v| v.has_value) else {
+            return Ok(false);
+        };
+        if self.open_value(rec, v)?.ct_eq(value) {
+            Ok(true)
+        } else {
+            Err(already_in_use(token, &rec.arn))
+        }
     }
 
     /// Plans a new valued version `token` of `rec` with `stages`: labels, clean-up of old
@@ -302,11 +308,11 @@ impl Session {
         let removed = versions::collect_deprecated(rec, now, self.limits())?;
         rec.last_changed_ms = now;
         let vr = self.seal_value(&rec.arn, token.as_str(), value)?;
-        let mut change = record_only(key.to_vec(), rec);
+        let mut change = record_only(key.to_vec(), rec)?;
         change.prepare.put(
             Keyspace::Values,
             storage::value_key(&rec.uid, token.as_str()),
-            storage::encode(&vr),
+            storage::encode(&vr)?,
         );
         drop_versions(self, &mut change.cleanup, rec, &removed)?;
         Ok(change)
@@ -328,7 +334,7 @@ impl Session {
         )?;
         let removed = versions::collect_deprecated(&mut rec, now, self.limits())?;
         rec.last_changed_ms = now;
-        let mut change = record_only(key, &rec);
+        let mut change = record_only(key, &rec)?;
         drop_versions(self, &mut change.cleanup, &rec, &removed)?;
         self.commit(&mut guard, &change)?;
         Ok(SecretRef {
