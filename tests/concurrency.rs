@@ -151,3 +151,65 @@ fn readers_see_whole_current_values_in_order() {
     assert!(reads > 0 && moved > 0, "reads {reads}, moves {moved}");
     assert_eq!(current(&t.s(), "c"), (2 * WRITES_PER_WRITER).to_string());
 }
+
+/// Readers of old versions race the clean-up of deprecated versions: each read returns the value
+/// that version was written with, or `ResourceNotFoundException` once it is gone; never an
+/// internal error, never another version's value.
+#[test]
+fn reads_racing_version_clean_up_never_fail_inside() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(strongroom::ManualClock::at_unix_seconds(START_SECS));
+    let store = strongroom::SecretStore::builder(
+        dir.path().join("data"),
+        Arc::new(strongroom::InsecureTestKeyProvider::new(7)),
+    )
+    .clock(clock.clone())
+    .max_deprecated_versions(2)
+    .deprecated_version_min_age(std::time::Duration::ZERO)
+    .open()
+    .unwrap();
+    let s = store.as_system();
+    let first = create(&s, "gc", "0");
+    let written = Arc::new(Mutex::new(vec![(first, 0u64)]));
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+        .map(|r| {
+            let (s, written, done) = (store.as_system(), written.clone(), done.clone());
+            thread::spawn(move || {
+                let (mut found, mut gone) = (0u64, 0u64);
+                let mut i = r;
+                while !done.load(SeqCst) {
+                    let (version, n) = {
+                        let w = written.lock().unwrap();
+                        w[i % w.len()].clone()
+                    };
+                    i += 7;
+                    match s.get_secret_value(GetSecretValueInput::new(id("gc")).version_id(version))
+                    {
+                        Ok(got) => {
+                            assert_eq!(got.value.expose_str().unwrap(), n.to_string());
+                            found += 1;
+                        }
+                        Err(e) => {
+                            assert_eq!(e.kind(), ErrorKind::ResourceNotFound, "{e}");
+                            gone += 1;
+                        }
+                    }
+                }
+                (found, gone)
+            })
+        })
+        .collect();
+    for n in 1..=300u64 {
+        let out = s
+            .put_secret_value(PutSecretValueInput::new(id("gc"), text(&n.to_string())))
+            .unwrap();
+        written.lock().unwrap().push((out.version_id, n));
+    }
+    done.store(true, SeqCst);
+    let (found, gone) = readers
+        .into_iter()
+        .map(|r| r.join().unwrap())
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    assert!(found > 0 && gone > 0, "found {found}, gone {gone}");
+}
