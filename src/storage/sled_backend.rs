@@ -56,12 +56,7 @@ impl SledBackend {
         // No background flusher: every acknowledged write is synced by `sync` anyway, and the
         // flusher thread would keep the folder locked for a while after the store is dropped,
         // so a store could not be reopened at once in the same process.
-        let db = sled::Config::new()
-            .path(&path)
-            .flush_every_ms(None)
-            .segment_size(SEGMENT_SIZE)
-            .open()
-            .map_err(backend_err)?;
+        let db = open_db(&path)?;
         let trees = Keyspace::ALL
             .iter()
             .map(|ks| db.open_tree(ks.name()).map_err(backend_err))
@@ -149,6 +144,43 @@ impl SledBackend {
         }
         Ok(())
     }
+}
+
+/// Opens the database, waiting a little while its folder is still locked.
+///
+/// sled finishes some work of a dropped database (log writes, segment truncations) on its own
+/// background threads, which keep the folder's lock until they end. So a store closed and
+/// reopened at once in one process can find the lock still held for a moment: retry for up to
+/// about two seconds before reporting the folder as in use.
+fn open_db(path: &Path) -> Result<sled::Db, StorageError> {
+    let config = sled::Config::new()
+        .path(path)
+        .flush_every_ms(None)
+        .segment_size(SEGMENT_SIZE);
+    let mut wait = std::time::Duration::from_millis(1);
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e)) if is_lock_contention(&e) => {
+                if waited >= std::time::Duration::from_secs(2) {
+                    return Err(StorageError::Backend(format!(
+                        "the store folder {} is in use by another process (or another store in this one)",
+                        path.display()
+                    )));
+                }
+                std::thread::sleep(wait);
+                waited += wait;
+                wait = (wait * 2).min(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(backend_err(e)),
+        }
+    }
+}
+
+/// sled reports a held folder lock as an I/O error wrapping `WouldBlock`.
+fn is_lock_contention(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StorageError> {
@@ -243,6 +275,14 @@ impl StorageBackend for SledBackend {
     }
 }
 
+impl Drop for SledBackend {
+    /// Finishes sled's pending log writes, so that what is applied (acknowledged writes were
+    /// already synced) reaches the file and the folder is released sooner.
+    fn drop(&mut self) {
+        let _ignored = self.db.flush();
+    }
+}
+
 impl fmt::Debug for SledBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SledBackend")
@@ -279,6 +319,19 @@ mod tests {
         );
         assert_eq!(b.scan_prefix(Keyspace::Secrets, b"r\0").unwrap().len(), 1);
         assert!(b.get(Keyspace::Meta, b"r\0a").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_folder_in_use_is_refused_and_free_again_once_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = SledBackend::open(dir.path()).unwrap();
+        let e = SledBackend::open(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("in use"), "{e}");
+        drop(first);
+        for _ in 0..20 {
+            // Closing and reopening at once works every time.
+            drop(SledBackend::open(dir.path()).unwrap());
+        }
     }
 
     #[test]
