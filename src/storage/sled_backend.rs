@@ -208,8 +208,9 @@ impl StorageBackend for SledBackend {
     }
 
     fn apply(&self, batch: &WriteBatch) -> Result<(), StorageError> {
-        if batch.is_empty() {
-            return Ok(());
+        // One write is atomic by itself; a sled transaction would cost extra log writes.
+        if batch.ops().len() <= 1 {
+            return self.apply_in_order(batch);
         }
         // A transaction over only the trees the batch touches: each extra tree costs log writes.
         let mut touched: Vec<Keyspace> = Vec::new();

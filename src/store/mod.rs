@@ -517,7 +517,7 @@ impl Session {
             access_key(&rec.uid, None),
             access_key(&rec.uid, Some(version)),
         ];
-        let mut batch = WriteBatch::new();
+        let mut writes = Vec::new();
         {
             let mut memo = inner.accessed.lock().unwrap_or_else(|p| p.into_inner());
             if memo.len() > 100_000 {
@@ -529,12 +529,15 @@ impl Session {
                 }
                 memo.insert(k.clone(), today);
                 if let Ok(bytes) = storage::encode(&today) {
-                    batch.put(Keyspace::Accessed, k, bytes);
+                    writes.push((k, bytes));
                 }
             }
         }
-        if !batch.is_empty() {
-            // A failure here loses only the date; the read itself succeeded.
+        // Each date on its own: they need no atomicity, and a single write is the cheapest.
+        // A failure here loses only the date; the read itself succeeded.
+        for (k, bytes) in writes {
+            let mut batch = WriteBatch::new();
+            batch.put(Keyspace::Accessed, k, bytes);
             let _ignored = inner.backend.apply(&batch);
         }
     }
