@@ -1,0 +1,559 @@
+//! Who is calling: SigV4 verification of requests against a file of access keys.
+//!
+//! The server verifies AWS Signature Version 4 itself (the `aws-sigv4` crate can only sign): it
+//! rebuilds the canonical request over the headers the client says it signed, hashes the body it
+//! actually received (never trusting `x-amz-content-sha256`), derives the signing key for the
+//! request's credential scope, and compares signatures in constant time. A request dated more than
+//! 15 minutes from the server's clock is refused.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use axum::http::{HeaderMap, Method, Uri};
+use hmac::{Hmac, KeyInit, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use strongroom::Principal;
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+use time::macros::format_description;
+use zeroize::Zeroizing;
+
+use crate::config::ConfigError;
+use crate::error::ApiError;
+
+/// How far a request's `X-Amz-Date` may be from the server's clock.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
+
+/// The service name in a SigV4 credential scope.
+const SERVICE: &str = "secretsmanager";
+
+/// Access keys the server accepts, each mapped to the principal it authenticates.
+///
+/// Secret access keys are wiped from memory when dropped and never shown by `Debug`.
+#[derive(Default)]
+pub struct Credentials {
+    keys: HashMap<String, AccessKey>,
+}
+
+struct AccessKey {
+    secret: Zeroizing<String>,
+    principal: Principal,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut ids: Vec<&str> = self.keys.keys().map(String::as_str).collect();
+        ids.sort_unstable();
+        f.debug_struct("Credentials")
+            .field("access_key_ids", &ids)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialsFile {
+    #[serde(default)]
+    credentials: Vec<CredentialEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialEntry {
+    access_key_id: String,
+    secret_access_key: Zeroizing<String>,
+    principal: String,
+}
+
+impl Credentials {
+    /// No access keys.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) an access key.
+    pub fn with_key(
+        mut self,
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+        principal: Principal,
+    ) -> Self {
+        self.keys.insert(
+            access_key_id.into(),
+            AccessKey {
+                secret: Zeroizing::new(secret_access_key.into()),
+                principal,
+            },
+        );
+        self
+    }
+
+    /// The number of access keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether there are no access keys.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Reads a credentials file (see [`Credentials::parse`]).
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text =
+            Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?,
+            );
+        Self::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses credentials in either of two forms:
+    ///
+    /// - lines of `ACCESS_KEY_ID SECRET_ACCESS_KEY PRINCIPAL` separated by white space, with
+    ///   blank lines and `#` comments ignored;
+    /// - TOML, recognised by a first non-comment line starting with `[`:
+    ///   `[[credentials]]` tables with `access_key_id`, `secret_access_key` and `principal`.
+    ///
+    /// Errors name the line, never a secret key.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let meaningful = |l: &&str| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with('#')
+        };
+        let toml = text
+            .lines()
+            .find(meaningful)
+            .is_some_and(|l| l.trim_start().starts_with('['));
+        let mut creds = Self::new();
+        if toml {
+            let file: CredentialsFile = toml::from_str(text)
+                .map_err(|e| format!("not a valid credentials TOML file: {}", e.message()))?;
+            for (i, e) in file.credentials.into_iter().enumerate() {
+                let principal = Principal::new(e.principal)
+                    .map_err(|err| format!("credentials entry {}: {err}", i + 1))?;
+                if e.access_key_id.is_empty() || e.secret_access_key.is_empty() {
+                    return Err(format!("credentials entry {}: empty access key", i + 1));
+                }
+                creds = creds.with_key(e.access_key_id, e.secret_access_key.as_str(), principal);
+            }
+        } else {
+            for (i, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let words: Vec<&str> = line.split_whitespace().collect();
+                let [id, secret, principal] = words.as_slice() else {
+                    return Err(format!(
+                        "line {}: expected ACCESS_KEY_ID SECRET_ACCESS_KEY PRINCIPAL",
+                        i + 1
+                    ));
+                };
+                let principal =
+                    Principal::new(*principal).map_err(|err| format!("line {}: {err}", i + 1))?;
+                creds = creds.with_key(*id, *secret, principal);
+            }
+        }
+        if creds.is_empty() {
+            return Err("no access keys".to_owned());
+        }
+        Ok(creds)
+    }
+}
+
+/// A request's SigV4 authorization header, parsed.
+struct Authorization<'a> {
+    access_key_id: &'a str,
+    date: &'a str,
+    region: &'a str,
+    service: &'a str,
+    signed_headers: &'a str,
+    signature: &'a str,
+}
+
+fn incomplete(message: impl Into<String>) -> ApiError {
+    ApiError::client("IncompleteSignatureException", message)
+}
+
+fn invalid_signature(message: impl Into<String>) -> ApiError {
+    ApiError::client("InvalidSignatureException", message)
+}
+
+fn parse_authorization(header: &str) -> Result<Authorization<'_>, ApiError> {
+    let Some(params) = header.strip_prefix("AWS4-HMAC-SHA256") else {
+        return Err(incomplete(
+            "Unsupported authorization type: only AWS4-HMAC-SHA256 (SigV4) is accepted.",
+        ));
+    };
+    let (mut credential, mut signed_headers, mut signature) = (None, None, None);
+    for part in params.split(',') {
+        let part = part.trim();
+        if let Some(v) = part.strip_prefix("Credential=") {
+            credential = Some(v);
+        } else if let Some(v) = part.strip_prefix("SignedHeaders=") {
+            signed_headers = Some(v);
+        } else if let Some(v) = part.strip_prefix("Signature=") {
+            signature = Some(v);
+        }
+    }
+    let mut missing = Vec::new();
+    for (name, value) in [
+        ("Credential", credential),
+        ("Signature", signature),
+        ("SignedHeaders", signed_headers),
+    ] {
+        if value.is_none_or(str::is_empty) {
+            missing.push(format!("Authorization header requires '{name}' parameter."));
+        }
+    }
+    let (Some(credential), Some(signed_headers), Some(signature)) =
+        (credential, signed_headers, signature)
+    else {
+        return Err(incomplete(missing.join(" ")));
+    };
+    if !missing.is_empty() {
+        return Err(incomplete(missing.join(" ")));
+    }
+    let parts: Vec<&str> = credential.split('/').collect();
+    let [access_key_id, date, region, service, terminator] = parts.as_slice() else {
+        return Err(incomplete(format!(
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"
+        )));
+    };
+    if *terminator != "aws4_request" {
+        return Err(incomplete(format!(
+            "Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'."
+        )));
+    }
+    Ok(Authorization {
+        access_key_id,
+        date,
+        region,
+        service,
+        signed_headers,
+        signature,
+    })
+}
+
+/// The region of the request's credential scope, without verifying anything (authentication
+/// off). `None` when there is no readable SigV4 header.
+pub(crate) fn scope_region(headers: &HeaderMap) -> Option<String> {
+    let header = headers.get("authorization")?.to_str().ok()?;
+    parse_authorization(header)
+        .ok()
+        .map(|a| a.region.to_owned())
+}
+
+/// What a verified request established.
+pub(crate) struct Verified {
+    pub(crate) principal: Principal,
+    pub(crate) region: String,
+}
+
+/// Verifies a request's SigV4 signature.
+pub(crate) fn verify(
+    creds: &Credentials,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: SystemTime,
+) -> Result<Verified, ApiError> {
+    let Some(header) = headers.get("authorization") else {
+        return Err(ApiError::client(
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        ));
+    };
+    let header = header
+        .to_str()
+        .map_err(|_| incomplete("The Authorization header is not valid ASCII."))?;
+    let auth = parse_authorization(header)?;
+
+    let Some(amz_date) = headers.get("x-amz-date") else {
+        return Err(incomplete(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+        ));
+    };
+    let amz_date = amz_date
+        .to_str()
+        .map_err(|_| incomplete("X-Amz-Date is not valid ASCII."))?;
+    let signed_at = parse_amz_date(amz_date).ok_or_else(|| {
+        incomplete(format!(
+            "Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See http://en.wikipedia.org/wiki/ISO_8601"
+        ))
+    })?;
+    check_skew(amz_date, signed_at, now)?;
+    if !amz_date.starts_with(auth.date) || auth.date.len() != 8 {
+        return Err(invalid_signature(format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{amz_date}'.",
+            auth.date,
+            amz_date.get(..8).unwrap_or(amz_date)
+        )));
+    }
+    if auth.service != SERVICE {
+        return Err(invalid_signature(format!(
+            "Credential should be scoped to correct service: '{SERVICE}'."
+        )));
+    }
+    let signed: Vec<&str> = auth.signed_headers.split(';').collect();
+    if !signed.contains(&"host") {
+        return Err(invalid_signature(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+        ));
+    }
+
+    let Some(key) = creds.keys.get(auth.access_key_id) else {
+        return Err(ApiError::client(
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        ));
+    };
+
+    let body_hash = hex::encode(Sha256::digest(body));
+    if let Some(claimed) = headers.get("x-amz-content-sha256")
+        && claimed.as_bytes() != body_hash.as_bytes()
+    {
+        return Err(invalid_signature(
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        ));
+    }
+    let canonical = canonical_request(
+        method,
+        uri,
+        headers,
+        &signed,
+        auth.signed_headers,
+        &body_hash,
+    );
+    let scope = format!(
+        "{}/{}/{}/aws4_request",
+        auth.date, auth.region, auth.service
+    );
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    );
+    let expected = signature(
+        &key.secret,
+        auth.date,
+        auth.region,
+        auth.service,
+        &string_to_sign,
+    );
+    let given = auth.signature.as_bytes();
+    if given.len() != expected.len() || !bool::from(given.ct_eq(expected.as_bytes())) {
+        return Err(invalid_signature(
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+        ));
+    }
+    Ok(Verified {
+        principal: key.principal.clone(),
+        region: auth.region.to_owned(),
+    })
+}
+
+fn parse_amz_date(s: &str) -> Option<SystemTime> {
+    let format = format_description!("[year][month][day]T[hour][minute][second]Z");
+    let t = time::PrimitiveDateTime::parse(s, format).ok()?;
+    Some(SystemTime::from(t.assume_utc()))
+}
+
+fn amz_date(t: SystemTime) -> String {
+    let format = format_description!("[year][month][day]T[hour][minute][second]Z");
+    OffsetDateTime::from(t)
+        .format(format)
+        .unwrap_or_else(|_| "?".to_owned())
+}
+
+fn check_skew(given: &str, signed_at: SystemTime, now: SystemTime) -> Result<(), ApiError> {
+    if signed_at + MAX_CLOCK_SKEW < now {
+        return Err(invalid_signature(format!(
+            "Signature expired: {given} is now earlier than {} ({} - 15 min.)",
+            amz_date(now - MAX_CLOCK_SKEW),
+            amz_date(now)
+        )));
+    }
+    if signed_at > now + MAX_CLOCK_SKEW {
+        return Err(invalid_signature(format!(
+            "Signature not yet current: {given} is still later than {} ({} + 15 min.)",
+            amz_date(now + MAX_CLOCK_SKEW),
+            amz_date(now)
+        )));
+    }
+    Ok(())
+}
+
+/// Characters SigV4 leaves unencoded: `A-Z a-z 0-9 - _ . ~`.
+const SIGV4: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+fn canonical_request(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    signed: &[&str],
+    signed_headers: &str,
+    body_hash: &str,
+) -> String {
+    // The path as sent, each segment encoded once more (SigV4 for every service but S3).
+    let path = uri.path();
+    let path = if path.is_empty() { "/" } else { path };
+    let canonical_path: Vec<String> = path
+        .split('/')
+        .map(|seg| utf8_percent_encode(seg, SIGV4).to_string())
+        .collect();
+    let mut query: Vec<(String, String)> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let enc = |s: &str| {
+                let decoded = percent_decode_str(&s.replace('+', "%20"))
+                    .decode_utf8_lossy()
+                    .into_owned();
+                utf8_percent_encode(&decoded, SIGV4).to_string()
+            };
+            (enc(k), enc(v))
+        })
+        .collect();
+    query.sort();
+    let query: Vec<String> = query.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut out = format!(
+        "{method}\n{}\n{}\n",
+        canonical_path.join("/"),
+        query.join("&")
+    );
+    for name in signed {
+        let values: Vec<String> = headers
+            .get_all(*name)
+            .iter()
+            .map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        out.push_str(name);
+        out.push(':');
+        out.push_str(&values.join(","));
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(signed_headers);
+    out.push('\n');
+    out.push_str(body_hash);
+    out
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn hmac(key: &[u8], data: &[u8]) -> Zeroizing<Vec<u8>> {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(data);
+    Zeroizing::new(mac.finalize().into_bytes().to_vec())
+}
+
+fn signature(
+    secret: &str,
+    date: &str,
+    region: &str,
+    service: &str,
+    string_to_sign: &str,
+) -> String {
+    let seed = Zeroizing::new(format!("AWS4{secret}"));
+    let k_date = hmac(seed.as_bytes(), date.as_bytes());
+    let k_region = hmac(&k_date, region.as_bytes());
+    let k_service = hmac(&k_region, service.as_bytes());
+    let k_signing = hmac(&k_service, b"aws4_request");
+    hex::encode(hmac(&k_signing, string_to_sign.as_bytes()).as_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worked example of the AWS SigV4 documentation (IAM `ListUsers`, 2015-08-30).
+    #[test]
+    fn derives_the_documented_signature() {
+        let sts = "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/iam/aws4_request\nf536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59";
+        let sig = signature(
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            "20150830",
+            "us-east-1",
+            "iam",
+            sts,
+        );
+        assert_eq!(
+            sig,
+            "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+        );
+    }
+
+    #[test]
+    fn canonical_request_matches_the_documented_one() {
+        let uri: Uri = "/?Action=ListUsers&Version=2010-05-08".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8"
+                .parse()
+                .unwrap(),
+        );
+        headers.insert("host", "iam.amazonaws.com".parse().unwrap());
+        headers.insert("x-amz-date", "20150830T123600Z".parse().unwrap());
+        let signed = "content-type;host;x-amz-date";
+        let names: Vec<&str> = signed.split(';').collect();
+        let c = canonical_request(
+            &Method::GET,
+            &uri,
+            &headers,
+            &names,
+            signed,
+            &hex::encode(Sha256::digest(b"")),
+        );
+        assert_eq!(
+            hex::encode(Sha256::digest(c.as_bytes())),
+            "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59"
+        );
+    }
+
+    #[test]
+    fn parses_both_credential_file_forms_and_hides_secrets() {
+        let lines =
+            Credentials::parse("# comment\n\nAKID1 secret-one alice\nAKID2 secret-two bob\n")
+                .unwrap();
+        assert_eq!(lines.len(), 2);
+        let toml = Credentials::parse(
+            "# keys\n[[credentials]]\naccess_key_id = \"AKID\"\nsecret_access_key = \"s3cr3t-value\"\nprincipal = \"carol\"\n",
+        )
+        .unwrap();
+        assert_eq!(toml.len(), 1);
+        let shown = format!("{lines:?} {toml:?}");
+        assert!(shown.contains("AKID1"));
+        for secret in ["secret-one", "secret-two", "s3cr3t-value"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        let err = Credentials::parse("AKID only-two\n").unwrap_err();
+        assert!(err.contains("line 1"), "{err}");
+        assert!(!err.contains("only-two"), "{err}");
+        assert!(Credentials::parse("# nothing\n").is_err());
+    }
+}

@@ -1,0 +1,104 @@
+//! The server's settings: command-line flags, optionally a TOML file holding the same settings
+//! (flags win), and documented defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The address `strongroom serve` listens on by default: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7320";
+/// The data folder `strongroom serve` uses by default, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "strongroom-data";
+/// The key file's name inside the data folder, unless `--key-file` says otherwise.
+pub const DEFAULT_KEY_FILE: &str = "master.key";
+/// The region served when a request carries no SigV4 credential scope.
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// The account id in ARNs, unless configured.
+pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+
+/// A settings file or credentials file that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file's contents are not valid.
+    #[error("{}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (never a secret).
+        message: String,
+    },
+}
+
+/// The settings of `strongroom serve`, each optional; what is absent takes its default.
+///
+/// As a TOML file (`--config FILE`), the keys are `listen`, `data`, `key_file`, `region`,
+/// `account_id`, `credentials` and `allow_unauthenticated`; relative paths in the file are
+/// relative to the file's folder.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Settings {
+    /// `ADDR:PORT` to listen on.
+    pub listen: Option<SocketAddr>,
+    /// The data folder.
+    pub data: Option<PathBuf>,
+    /// The master key file.
+    pub key_file: Option<PathBuf>,
+    /// The default region.
+    pub region: Option<String>,
+    /// The account id in ARNs.
+    pub account_id: Option<String>,
+    /// The credentials file; without one, authentication is off.
+    pub credentials: Option<PathBuf>,
+    /// Allow authentication to be off on an address other than loopback.
+    pub allow_unauthenticated: Option<bool>,
+}
+
+impl Settings {
+    /// Reads a TOML settings file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut s: Self = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: e.message().to_owned(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [&mut s.data, &mut s.key_file, &mut s.credentials]
+            .into_iter()
+            .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(s)
+    }
+
+    /// These settings, with every one that is absent taken from `fallback`.
+    pub fn or(self, fallback: Self) -> Self {
+        Self {
+            listen: self.listen.or(fallback.listen),
+            data: self.data.or(fallback.data),
+            key_file: self.key_file.or(fallback.key_file),
+            region: self.region.or(fallback.region),
+            account_id: self.account_id.or(fallback.account_id),
+            credentials: self.credentials.or(fallback.credentials),
+            allow_unauthenticated: self
+                .allow_unauthenticated
+                .or(fallback.allow_unauthenticated),
+        }
+    }
+}

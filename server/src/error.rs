@@ -1,0 +1,81 @@
+//! Errors as the wire protocol shows them: an HTTP status, an AWS error name and a message.
+
+use std::borrow::Cow;
+
+use axum::http::StatusCode;
+use strongroom::ErrorKind;
+
+/// An error answered to the client as `{"__type": code, "Message": message}`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: Cow<'static, str>,
+    pub(crate) message: String,
+}
+
+impl ApiError {
+    /// A client error (HTTP 400) with the given AWS error name.
+    pub(crate) fn client(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: Cow::Borrowed(code),
+            message: message.into(),
+        }
+    }
+
+    /// A body that is not valid JSON, or a member of the wrong type.
+    pub(crate) fn serialization(message: impl Into<String>) -> Self {
+        Self::client("SerializationException", message)
+    }
+
+    /// `1 validation error detected: Value null at '<member>' ...`: a required member is absent.
+    pub(crate) fn missing(member: &str) -> Self {
+        Self::client(
+            "ValidationException",
+            format!(
+                "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+            ),
+        )
+    }
+
+    pub(crate) fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::client("InvalidParameterException", message)
+    }
+
+    pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
+        Self::client("InvalidRequestException", message)
+    }
+
+    /// An internal fault (HTTP 500).
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: Cow::Borrowed(ErrorKind::InternalServiceError.aws_code()),
+            message: message.into(),
+        }
+    }
+
+    /// The JSON body of the error response.
+    pub(crate) fn body(&self) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "__type": self.code,
+            "Message": self.message,
+        }))
+        .unwrap_or_default()
+    }
+}
+
+impl From<strongroom::Error> for ApiError {
+    fn from(e: strongroom::Error) -> Self {
+        let kind = e.kind();
+        Self {
+            status: if kind.is_fault() {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+            code: Cow::Borrowed(kind.aws_code()),
+            message: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! # strongroom-server
+//!
+//! The AWS Secrets Manager wire protocol (JSON 1.1 over HTTP, SigV4) in front of a
+//! [`strongroom::SecretStore`], so that AWS SDKs and the AWS CLI work against it unchanged.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use strongroom::{LocalKeyProvider, SecretStore};
+//! use strongroom_server::{ServerState, run};
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let provider = LocalKeyProvider::open("data/master.key")?;
+//! let store = SecretStore::builder("data/db", Arc::new(provider)).open()?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! run(listener, ServerState::new(store), std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod auth;
+mod config;
+mod error;
+mod ops;
+mod protocol;
+mod state;
+
+pub use auth::{Credentials, MAX_CLOCK_SKEW};
+pub use config::{
+    ConfigError, DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN,
+    DEFAULT_REGION, Settings,
+};
+pub use protocol::{router, run};
+pub use state::{DEFAULT_MAX_BODY_BYTES, ServerState};

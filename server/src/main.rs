@@ -1,0 +1,213 @@
+//! `strongroom`: the AWS Secrets Manager-compatible server on an embedded store.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use strongroom::{AccountId, LocalKeyProvider, Region, SecretStore};
+use strongroom_server::{
+    Credentials, DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN,
+    DEFAULT_REGION, ServerState, Settings, run,
+};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "strongroom",
+    version,
+    about = "An AWS Secrets Manager-compatible secret store"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the Secrets Manager API on an embedded store in a local data folder.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (`127.0.0.1:0` picks a free port) [default: 127.0.0.1:7320].
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+    /// Data folder, created if absent [default: ./strongroom-data].
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Master key file, created (mode 0600) if absent [default: DIR/master.key].
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+    /// Region for requests whose signature names none [default: us-east-1].
+    #[arg(long)]
+    region: Option<String>,
+    /// Account id in ARNs [default: 000000000000].
+    #[arg(long)]
+    account_id: Option<String>,
+    /// Access keys to verify SigV4 signatures against; without it authentication is off.
+    #[arg(long, value_name = "FILE")]
+    credentials: Option<PathBuf>,
+    /// Allow authentication to be off on an address other than loopback. NO SECURITY.
+    #[arg(long)]
+    allow_unauthenticated: bool,
+    /// TOML file with the same settings (flags win).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("strongroom: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let mut flags = Settings::default();
+    flags.listen = args.listen;
+    flags.data = args.data;
+    flags.key_file = args.key_file;
+    flags.region = args.region;
+    flags.account_id = args.account_id;
+    flags.credentials = args.credentials;
+    flags.allow_unauthenticated = args.allow_unauthenticated.then_some(true);
+    let settings = match &args.config {
+        Some(path) => flags.or(Settings::load(path).map_err(|e| e.to_string())?),
+        None => flags,
+    };
+    let listen = match settings.listen {
+        Some(a) => a,
+        None => DEFAULT_LISTEN
+            .parse()
+            .map_err(|e| format!("default listen address: {e}"))?,
+    };
+    let data = settings
+        .data
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let key_file = settings
+        .key_file
+        .unwrap_or_else(|| data.join(DEFAULT_KEY_FILE));
+    let region = Region::new(settings.region.as_deref().unwrap_or(DEFAULT_REGION))
+        .map_err(|e| format!("--region: {e}"))?;
+    let account = AccountId::new(settings.account_id.as_deref().unwrap_or(DEFAULT_ACCOUNT_ID))
+        .map_err(|e| format!("--account-id: {e}"))?;
+    let credentials = settings
+        .credentials
+        .as_deref()
+        .map(Credentials::load)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    if credentials.is_none()
+        && !listen.ip().is_loopback()
+        && settings.allow_unauthenticated != Some(true)
+    {
+        return Err(format!(
+            "refusing to serve {listen} without authentication: give --credentials FILE, or --allow-unauthenticated to accept anyone"
+        ));
+    }
+
+    create_private_dir(&data)?;
+    let key_existed = key_file.exists();
+    let provider = LocalKeyProvider::open(&key_file)
+        .map_err(|e| format!("key file {}: {e}", key_file.display()))?;
+    if key_existed {
+        tracing::info!(key_file = %key_file.display(), "using master key file");
+    } else {
+        tracing::warn!(
+            key_file = %key_file.display(),
+            "created a new master key file (mode 0600); back it up: without it the store cannot be read"
+        );
+    }
+    let store = SecretStore::builder(data.join("db"), Arc::new(provider))
+        .region(region)
+        .account_id(account)
+        .open()
+        .map_err(|e| format!("opening the store in {}: {e}", data.display()))?;
+    let mut state = ServerState::new(store);
+    match credentials {
+        Some(c) => {
+            tracing::info!(access_keys = c.len(), "SigV4 authentication on");
+            state = state.with_credentials(c);
+        }
+        None => tracing::warn!(
+            "authentication is OFF: any caller is accepted (give --credentials FILE to turn it on)"
+        ),
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "listening on {bound}")
+                .and_then(|()| out.flush())
+                .map_err(|e| format!("stdout: {e}"))?;
+        }
+        tracing::info!(address = %bound, data = %data.display(), "serving");
+        run(listener, state, shutdown_signal())
+            .await
+            .map_err(|e| format!("server: {e}"))?;
+        tracing::info!("stopped; store flushed and closed");
+        Ok(())
+    })
+}
+
+fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| format!("cannot create the data folder {}: {e}", dir.display()))
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

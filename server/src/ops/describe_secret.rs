@@ -1,0 +1,70 @@
+//! `DescribeSecret` (and the entries of `ListSecrets`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use strongroom::{SecretDescription, StagingLabel};
+
+use super::{Call, TagJson, epoch, parse, respond, secret_id};
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    secret_id: Option<String>,
+}
+
+/// A secret's metadata; absent members are left out (B7).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct DescribeResponse<'a> {
+    #[serde(rename = "ARN")]
+    arn: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kms_key_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_changed_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_accessed_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<Vec<TagJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version_ids_to_stages: Option<BTreeMap<&'a str, Vec<&'a str>>>,
+    created_date: f64,
+}
+
+impl<'a> DescribeResponse<'a> {
+    pub(super) fn new(d: &'a SecretDescription) -> Self {
+        Self {
+            arn: d.arn.as_str(),
+            name: d.name.as_str(),
+            description: d.description.as_deref(),
+            kms_key_id: d.kms_key_id.as_deref(),
+            last_changed_date: Some(epoch(d.last_changed_date)),
+            last_accessed_date: d.last_accessed_date.map(epoch),
+            deleted_date: d.deleted_date.map(epoch),
+            tags: d
+                .tags
+                .as_ref()
+                .map(|t| t.iter().map(TagJson::from_tag).collect()),
+            version_ids_to_stages: d.version_ids_to_stages.as_ref().map(|m| {
+                m.iter()
+                    .map(|(v, l)| (v.as_str(), l.iter().map(StagingLabel::as_str).collect()))
+                    .collect()
+            }),
+            created_date: epoch(d.created_date),
+        }
+    }
+}
+
+pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let req: Request = parse(body)?;
+    let id = secret_id(call, req.secret_id)?;
+    let out = call.session.describe_secret(&id)?;
+    respond(&DescribeResponse::new(&out))
+}

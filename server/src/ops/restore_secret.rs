@@ -1,0 +1,22 @@
+//! `RestoreSecret`.
+
+use serde::Deserialize;
+
+use super::{Call, SecretRefOut, parse, respond, secret_id};
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    secret_id: Option<String>,
+}
+
+pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let req: Request = parse(body)?;
+    let id = secret_id(call, req.secret_id)?;
+    let out = call.session.restore_secret(&id)?;
+    respond(&SecretRefOut {
+        arn: out.arn.as_str(),
+        name: out.name.as_str(),
+    })
+}

@@ -1,0 +1,44 @@
+//! `RotateSecret`, as AWS answers it when no rotation function can be invoked (rule B9.2).
+//!
+//! This server does not run rotation functions yet, so no function ARN is ever associated with a
+//! secret: a request without `RotationLambdaARN` is refused with AWS's "no function" message,
+//! and one that names a function with AWS's "cannot invoke" `AccessDeniedException`. Nothing is
+//! saved in either case, exactly as AWS saves nothing when the function cannot be invoked.
+
+use serde::Deserialize;
+
+use super::{Call, parse, secret_id, version_id};
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    secret_id: Option<String>,
+    client_request_token: Option<String>,
+    #[serde(rename = "RotationLambdaARN")]
+    rotation_lambda_arn: Option<String>,
+    rotation_rules: Option<serde_json::Value>,
+    rotate_immediately: Option<bool>,
+}
+
+pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let req: Request = parse(body)?;
+    let id = secret_id(call, req.secret_id)?;
+    version_id(req.client_request_token, "clientRequestToken")?;
+    let _ = (req.rotation_rules, req.rotate_immediately);
+    let secret = call.session.describe_secret(&id)?;
+    if secret.deleted_date.is_some() {
+        return Err(ApiError::invalid_request(
+            "You can't perform this operation on the secret because it was marked for deletion.",
+        ));
+    }
+    match req.rotation_lambda_arn {
+        None => Err(ApiError::invalid_request(
+            "No Lambda rotation function ARN is associated with this secret.",
+        )),
+        Some(_) => Err(ApiError::client(
+            "AccessDeniedException",
+            "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.",
+        )),
+    }
+}

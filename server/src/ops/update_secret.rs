@@ -1,0 +1,51 @@
+//! `UpdateSecret`.
+
+use serde::{Deserialize, Serialize};
+use strongroom::{Description, KmsKeyId, UpdateSecretInput};
+
+use super::{Blob, Call, SecretText, parse, respond, secret_id, secret_value, version_id};
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    secret_id: Option<String>,
+    client_request_token: Option<String>,
+    description: Option<String>,
+    kms_key_id: Option<String>,
+    secret_string: Option<SecretText>,
+    secret_binary: Option<Blob>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Response<'a> {
+    #[serde(rename = "ARN")]
+    arn: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version_id: Option<&'a str>,
+}
+
+pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let req: Request = parse(body)?;
+    let mut input = UpdateSecretInput::new(secret_id(call, req.secret_id)?);
+    if let Some(token) = version_id(req.client_request_token, "clientRequestToken")? {
+        input = input.client_request_token(token);
+    }
+    if let Some(d) = req.description {
+        input = input.description(Description::new(d)?);
+    }
+    if let Some(k) = req.kms_key_id {
+        input = input.kms_key_id(KmsKeyId::new(k)?);
+    }
+    if let Some(v) = secret_value(req.secret_string, req.secret_binary)? {
+        input = input.value(v);
+    }
+    let out = call.session.update_secret(input)?;
+    respond(&Response {
+        arn: out.arn.as_str(),
+        name: out.name.as_str(),
+        version_id: out.version_id.as_ref().map(|v| v.as_str()),
+    })
+}

@@ -1,0 +1,74 @@
+//! What every request handler shares.
+
+use std::fmt;
+use std::sync::Arc;
+
+use strongroom::{Clock, SecretStore, SystemClock};
+
+use crate::auth::Credentials;
+
+/// The largest request body accepted, unless configured: room for the largest secret
+/// (65,536 bytes, about 87 KiB as base64) with all its tags and description.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The store a server serves, and how it authenticates callers.
+#[derive(Clone)]
+pub struct ServerState {
+    pub(crate) store: SecretStore,
+    pub(crate) credentials: Option<Arc<Credentials>>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) max_body_bytes: usize,
+}
+
+impl fmt::Debug for ServerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerState")
+            .field("region", &self.store.region().as_str())
+            .field("account_id", &self.store.account_id().as_str())
+            .field("credentials", &self.credentials)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerState {
+    /// Serves `store` with authentication off: any signature is accepted (its credential scope
+    /// still picks the region) and every caller is the principal `anonymous`. Requests without a
+    /// scope are served in the store's region.
+    pub fn new(store: SecretStore) -> Self {
+        Self {
+            store,
+            credentials: None,
+            clock: Arc::new(SystemClock),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    /// Verifies every request's SigV4 signature against these access keys.
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(Arc::new(credentials));
+        self
+    }
+
+    /// The clock that request dates are checked against (the system clock by default).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The largest request body accepted; larger ones get HTTP 413 before they are read.
+    pub fn with_max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = max;
+        self
+    }
+
+    /// Whether requests are authenticated.
+    pub fn authenticates(&self) -> bool {
+        self.credentials.is_some()
+    }
+
+    /// The store served.
+    pub fn store(&self) -> &SecretStore {
+        &self.store
+    }
+}

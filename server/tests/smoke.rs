@@ -1,0 +1,32 @@
+//! The smallest end-to-end check: the Rust SDK creates and reads a secret through the server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+#[tokio::test]
+async fn sdk_round_trip() {
+    let server = common::TestServer::with_auth().await;
+    let client = common::sdk_client(&server, "eu-west-1").await;
+    let created = client
+        .create_secret()
+        .name("smoke/one")
+        .secret_string("hunter2")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        created
+            .arn()
+            .unwrap()
+            .starts_with("arn:aws:secretsmanager:eu-west-1:")
+    );
+    let got = client
+        .get_secret_value()
+        .secret_id("smoke/one")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.secret_string(), Some("hunter2"));
+    assert!(got.created_date().is_some());
+    server.stop().await.unwrap();
+}
