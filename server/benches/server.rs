@@ -1,0 +1,411 @@
+//! Throughput and latency of the server against `moto_server` (the moto project's Secrets
+//! Manager emulator), measured in the same run with the same client and concurrency.
+//!
+//! Both servers run as separate processes on loopback: `strongroom serve` (release build, SigV4
+//! verification ON, request log at the default `info` level written to a file) and
+//! `moto_server` from the `moto[server]` Python package, which this bench installs into
+//! `target/moto-venv` when absent. One client (a single-threaded tokio runtime, hyper,
+//! `CONNECTIONS` keep-alive connections each with one request in flight) sends requests that
+//! were SigV4-signed once before the run, so the client's own cost is small and the same for both.
+//!
+//! Prints one line per operation:
+//! `<Operation>: strongroom <N> req/s, moto_server <M> req/s, ratio <R>` with p50/p99 latencies.
+//! Target: GetSecretValue at least 100x moto_server, p99 under 2 ms.
+//!
+//! `cargo bench --bench server` runs it (`STRONGROOM_BENCH_SECS` sets the seconds per
+//! measurement, default 5). Under `cargo test` (no `--bench` argument) it only checks, briefly and
+//! against strongroom alone, that the measuring code works.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation
+)]
+
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use tokio::time::Instant;
+
+const CONNECTIONS: usize = 16;
+const ACCESS_KEY: &str = "AKIDBENCH";
+const SECRET_KEY: &str = "bench-secret-access-key";
+const REGION: &str = "us-east-1";
+/// Secrets that PutSecretValue spreads over (each takes about 100 versions a day).
+const PUT_SECRETS: usize = 512;
+const MOTO_VERSION: &str = "5.2.5";
+
+/// A request ready to send: signed headers and body.
+#[derive(Clone)]
+struct Prepared {
+    headers: Vec<(String, String)>,
+    body: Bytes,
+}
+
+fn prepare(addr: SocketAddr, target: &str, body: String) -> Prepared {
+    let host = addr.to_string();
+    let amz_target = format!("secretsmanager.{target}");
+    let mut headers = vec![
+        ("host".to_owned(), host.clone()),
+        (
+            "content-type".to_owned(),
+            "application/x-amz-json-1.1".to_owned(),
+        ),
+        ("x-amz-target".to_owned(), amz_target),
+    ];
+    let identity = Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "bench").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(REGION)
+        .name("secretsmanager")
+        .time(SystemTime::UNIX_EPOCH + Duration::from_secs(unix_now()))
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let url = format!("http://{host}/");
+    let signable = SignableRequest::new(
+        "POST",
+        &url,
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    for (name, value) in instructions.headers() {
+        headers.push((name.to_owned(), value.to_owned()));
+    }
+    Prepared {
+        headers,
+        body: Bytes::from(body),
+    }
+}
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the signing time of a benchmark's requests"
+)]
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(addr: SocketAddr) -> Sender {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::task::spawn_local(async move {
+        let _ = conn.await;
+    });
+    sender
+}
+
+async fn send(sender: &mut Sender, p: &Prepared) -> (u16, Bytes) {
+    let mut req = http::Request::post("/");
+    for (k, v) in &p.headers {
+        req = req.header(k, v);
+    }
+    let req = req.body(Full::new(p.body.clone())).unwrap();
+    sender.ready().await.unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, body)
+}
+
+struct Measured {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+    errors: usize,
+}
+
+/// Drives `CONNECTIONS` connections for `secs`, connection `i` cycling over `requests[i]`.
+async fn drive(
+    addr: SocketAddr,
+    requests: Vec<Vec<Prepared>>,
+    warmup: Duration,
+    secs: Duration,
+) -> Measured {
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let end = measure_from + secs;
+    let mut tasks = Vec::new();
+    for reqs in requests {
+        tasks.push(tokio::task::spawn_local(async move {
+            let mut sender = connect(addr).await;
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            let mut i = 0;
+            loop {
+                let t0 = Instant::now();
+                if t0 >= end {
+                    break;
+                }
+                let (status, body) = send(&mut sender, &reqs[i % reqs.len()]).await;
+                i += 1;
+                if t0 >= measure_from {
+                    latencies.push(t0.elapsed());
+                    if status != 200 {
+                        if errors == 0 {
+                            eprintln!("error {status}: {}", String::from_utf8_lossy(&body));
+                        }
+                        errors += 1;
+                    }
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        all.extend(l);
+        errors += e;
+    }
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Measured {
+        rate: all.len() as f64 / secs.as_secs_f64(),
+        p50: pct(0.50),
+        p99: pct(0.99),
+        errors,
+    }
+}
+
+fn free_port() -> SocketAddr {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_strongroom(dir: &Path) -> Server {
+    std::fs::write(
+        dir.join("creds"),
+        format!("{ACCESS_KEY} {SECRET_KEY} bench\n"),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.join("server.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strongroom"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.join("data"))
+        .arg("--credentials")
+        .arg(dir.join("creds"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    Server { child, addr }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// `moto_server`, installed into `target/moto-venv` when absent.
+fn start_moto() -> Server {
+    let venv = workspace_root().join("target/moto-venv");
+    let bin = venv.join("bin/moto_server");
+    let marker = venv.join(".moto-version");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(MOTO_VERSION) {
+        eprintln!(
+            "installing moto[server]=={MOTO_VERSION} into {}",
+            venv.display()
+        );
+        let ok = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let ok = Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .arg(format!("moto[server]=={MOTO_VERSION}"))
+            .status()
+            .unwrap();
+        assert!(ok.success(), "pip install moto[server] failed");
+        std::fs::write(&marker, MOTO_VERSION).unwrap();
+    }
+    let addr = free_port();
+    let child = Command::new(&bin)
+        .args(["-H", "127.0.0.1", "-p", &addr.port().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until it accepts connections.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "moto_server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server { child, addr }
+}
+
+fn value_1kib() -> String {
+    "v".repeat(1024)
+}
+
+async fn setup(addr: SocketAddr) {
+    let mut s = connect(addr).await;
+    let create = |name: String| {
+        prepare(
+            addr,
+            "CreateSecret",
+            serde_json::json!({"Name": name, "SecretString": value_1kib()}).to_string(),
+        )
+    };
+    let (status, body) = send(&mut s, &create("bench/get".to_owned())).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    for i in 0..PUT_SECRETS {
+        let (status, body) = send(&mut s, &create(format!("bench/put-{i}"))).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    }
+}
+
+fn get_requests(addr: SocketAddr) -> Vec<Vec<Prepared>> {
+    let get = prepare(
+        addr,
+        "GetSecretValue",
+        r#"{"SecretId":"bench/get"}"#.to_owned(),
+    );
+    vec![vec![get]; CONNECTIONS]
+}
+
+fn put_requests(addr: SocketAddr) -> Vec<Vec<Prepared>> {
+    (0..CONNECTIONS)
+        .map(|c| {
+            (c..PUT_SECRETS)
+                .step_by(CONNECTIONS)
+                .map(|i| {
+                    prepare(
+                        addr,
+                        "PutSecretValue",
+                        serde_json::json!({"SecretId": format!("bench/put-{i}"), "SecretString": value_1kib()})
+                            .to_string(),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let benching = std::env::args().any(|a| a == "--bench");
+    let secs = Duration::from_secs_f64(if benching {
+        std::env::var("STRONGROOM_BENCH_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(5.0)
+    } else {
+        0.2
+    });
+    let warmup = if benching {
+        Duration::from_secs(1)
+    } else {
+        Duration::ZERO
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let local = tokio::task::LocalSet::new();
+    let dir = tempfile::tempdir().unwrap();
+    local.block_on(&rt, async {
+        let strongroom = start_strongroom(dir.path());
+        setup(strongroom.addr).await;
+        let moto = benching.then(start_moto);
+        if let Some(m) = &moto {
+            setup(m.addr).await;
+        }
+        for (op, requests) in [
+            ("GetSecretValue", get_requests as fn(SocketAddr) -> Vec<Vec<Prepared>>),
+            ("PutSecretValue", put_requests),
+        ] {
+            let ours = drive(strongroom.addr, requests(strongroom.addr), warmup, secs).await;
+            assert_eq!(ours.errors, 0, "{op}: strongroom answered errors");
+            assert!(ours.rate > 0.0);
+            match &moto {
+                Some(m) => {
+                    let theirs = drive(m.addr, requests(m.addr), warmup, secs).await;
+                    assert_eq!(theirs.errors, 0, "{op}: moto_server answered errors");
+                    println!(
+                        "{op}: strongroom {:.0} req/s, moto_server {:.0} req/s, ratio {:.1} (p50 {:.2} ms / {:.2} ms, p99 {:.2} ms / {:.2} ms; {CONNECTIONS} connections)",
+                        ours.rate,
+                        theirs.rate,
+                        ours.rate / theirs.rate,
+                        ms(ours.p50),
+                        ms(theirs.p50),
+                        ms(ours.p99),
+                        ms(theirs.p99),
+                    );
+                }
+                None => println!(
+                    "{op}: strongroom {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms; smoke run, no moto_server)",
+                    ours.rate,
+                    ms(ours.p50),
+                    ms(ours.p99)
+                ),
+            }
+        }
+    });
+}
