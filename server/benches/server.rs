@@ -105,29 +105,50 @@ fn unix_now() -> u64 {
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
-async fn connect(addr: SocketAddr) -> Sender {
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::task::spawn_local(async move {
-        let _ = conn.await;
-    });
-    sender
+/// A keep-alive connection, opened again when the server closed it (moto_server's HTTP/1.0
+/// server closes every connection after one response).
+struct Conn {
+    addr: SocketAddr,
+    sender: Option<Sender>,
 }
 
-async fn send(sender: &mut Sender, p: &Prepared) -> (u16, Bytes) {
-    let mut req = http::Request::post("/");
-    for (k, v) in &p.headers {
-        req = req.header(k, v);
+impl Conn {
+    fn new(addr: SocketAddr) -> Self {
+        Self { addr, sender: None }
     }
-    let req = req.body(Full::new(p.body.clone())).unwrap();
-    sender.ready().await.unwrap();
-    let resp = sender.send_request(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, body)
+
+    async fn sender(&mut self) -> &mut Sender {
+        let usable = match &mut self.sender {
+            Some(s) => !s.is_closed() && s.ready().await.is_ok(),
+            None => false,
+        };
+        if !usable {
+            let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .unwrap();
+            tokio::task::spawn_local(async move {
+                let _ = conn.await;
+            });
+            self.sender = Some(sender);
+        }
+        self.sender.as_mut().unwrap()
+    }
+
+    async fn send(&mut self, p: &Prepared) -> (u16, Bytes) {
+        let mut req = http::Request::post("/");
+        for (k, v) in &p.headers {
+            req = req.header(k, v);
+        }
+        let req = req.body(Full::new(p.body.clone())).unwrap();
+        let sender = self.sender().await;
+        sender.ready().await.unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, body)
+    }
 }
 
 struct Measured {
@@ -150,7 +171,7 @@ async fn drive(
     let mut tasks = Vec::new();
     for reqs in requests {
         tasks.push(tokio::task::spawn_local(async move {
-            let mut sender = connect(addr).await;
+            let mut conn = Conn::new(addr);
             let mut latencies = Vec::new();
             let mut errors = 0;
             let mut i = 0;
@@ -159,7 +180,7 @@ async fn drive(
                 if t0 >= end {
                     break;
                 }
-                let (status, body) = send(&mut sender, &reqs[i % reqs.len()]).await;
+                let (status, body) = conn.send(&reqs[i % reqs.len()]).await;
                 i += 1;
                 if t0 >= measure_from {
                     latencies.push(t0.elapsed());
@@ -285,13 +306,11 @@ fn start_moto() -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until it accepts connections.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    // Wait (up to a minute) until it accepts connections.
+    let mut attempts = 0;
     while std::net::TcpStream::connect(addr).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "moto_server did not start"
-        );
+        attempts += 1;
+        assert!(attempts < 1200, "moto_server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
     Server { child, addr }
@@ -302,7 +321,7 @@ fn value_1kib() -> String {
 }
 
 async fn setup(addr: SocketAddr) {
-    let mut s = connect(addr).await;
+    let mut s = Conn::new(addr);
     let create = |name: String| {
         prepare(
             addr,
@@ -310,10 +329,10 @@ async fn setup(addr: SocketAddr) {
             serde_json::json!({"Name": name, "SecretString": value_1kib()}).to_string(),
         )
     };
-    let (status, body) = send(&mut s, &create("bench/get".to_owned())).await;
+    let (status, body) = s.send(&create("bench/get".to_owned())).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     for i in 0..PUT_SECRETS {
-        let (status, body) = send(&mut s, &create(format!("bench/put-{i}"))).await;
+        let (status, body) = s.send(&create(format!("bench/put-{i}"))).await;
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     }
 }
@@ -351,14 +370,12 @@ fn ms(d: Duration) -> f64 {
 
 fn main() {
     let benching = std::env::args().any(|a| a == "--bench");
-    let secs = Duration::from_secs_f64(if benching {
+    let secs = Duration::from_secs_f64(
         std::env::var("STRONGROOM_BENCH_SECS")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(5.0)
-    } else {
-        0.2
-    });
+            .unwrap_or(if benching { 5.0 } else { 0.2 }),
+    );
     let warmup = if benching {
         Duration::from_secs(1)
     } else {

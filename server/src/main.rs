@@ -60,11 +60,17 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    // Log lines are written by a background thread, so a request never waits on the terminal or
+    // the log file (when it falls behind, requests wait rather than lines being dropped); the
+    // guard flushes what is queued when `main` returns.
+    let (writer, _log_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();

@@ -11,7 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use http_body_util::{BodyExt, Limited};
-use strongroom::{Principal, Region, RequestContext, RequestId};
+use strongroom::{Principal, Region, RequestContext, RequestId, SecretId};
 use tokio::net::TcpListener;
 
 use crate::auth;
@@ -21,6 +21,17 @@ use crate::state::ServerState;
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 const TARGET_PREFIX: &str = "secretsmanager.";
+
+/// Operations that only read the store. (A read may note the secret's last-accessed day, at most
+/// once a day per secret, with an unsynced write.)
+const READS: &[&str] = &[
+    "GetSecretValue",
+    "BatchGetSecretValue",
+    "DescribeSecret",
+    "ListSecrets",
+    "ListSecretVersionIds",
+    "GetRandomPassword",
+];
 
 /// The HTTP service: every request goes to the protocol handler.
 pub fn router(state: ServerState) -> Router {
@@ -175,19 +186,35 @@ async fn serve(
         ));
     };
     let Some(handler) = ops::handler(operation) else {
-        let message = if ops::NOT_IMPLEMENTED.contains(&operation) {
-            format!("{operation} is a Secrets Manager operation this server does not implement.")
-        } else {
-            format!("Unknown operation '{operation}'.")
-        };
-        return Err(ApiError::client("UnknownOperationException", message));
+        if !ops::NOT_IMPLEMENTED.contains(&operation) {
+            return Err(ApiError::client(
+                "UnknownOperationException",
+                format!("Unknown operation '{operation}'."),
+            ));
+        }
+        // AWS checks a request against the model before running it: a `SecretId` that cannot
+        // name a secret is a ValidationException even for an operation this server lacks.
+        #[derive(serde::Deserialize)]
+        struct Named {
+            #[serde(rename = "SecretId")]
+            secret_id: Option<String>,
+        }
+        let named: Named = ops::parse(&body)?;
+        if let Some(id) = named.secret_id {
+            outcome.secret = Some(id.clone());
+            SecretId::new(&id)?;
+        }
+        return Err(ApiError::client(
+            "UnknownOperationException",
+            format!("{operation} is a Secrets Manager operation this server does not implement."),
+        ));
     };
 
     let context = RequestContext::new(principal)
         .with_request_id(request_id.clone())
         .with_region(region);
     let session = state.store.session(context);
-    let (result, secret) = tokio::task::spawn_blocking(move || {
+    let work = move || {
         let mut call = Call {
             session,
             secret: None,
@@ -195,9 +222,16 @@ async fn serve(
         let result = handler(&mut call, &body);
         wipe(body);
         (result, call.secret)
-    })
-    .await
-    .map_err(|_| ApiError::internal("The request could not be completed."))?;
+    };
+    // Reads take microseconds and no lock shared with writers: they run on the worker thread.
+    // Writes wait for the writer lock and an fsync: they run on the blocking pool.
+    let (result, secret) = if READS.contains(&operation) {
+        work()
+    } else {
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| ApiError::internal("The request could not be completed."))?
+    };
     outcome.secret = secret;
     result
 }

@@ -1,4 +1,4 @@
-//! `DescribeSecret` (and the entries of `ListSecrets`).
+//! `DescribeSecret` (and the entries of `ListSecrets`, which name the version map differently).
 
 use std::collections::BTreeMap;
 
@@ -34,9 +34,14 @@ pub(super) struct DescribeResponse<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     tags: Option<Vec<TagJson>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    version_ids_to_stages: Option<BTreeMap<&'a str, Vec<&'a str>>>,
+    version_ids_to_stages: Option<VersionMap<'a>>,
+    /// The same map under the name `ListSecrets` entries give it (B7).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_versions_to_stages: Option<VersionMap<'a>>,
     created_date: f64,
 }
+
+type VersionMap<'a> = BTreeMap<&'a str, Vec<&'a str>>;
 
 impl<'a> DescribeResponse<'a> {
     pub(super) fn new(d: &'a SecretDescription) -> Self {
@@ -57,8 +62,16 @@ impl<'a> DescribeResponse<'a> {
                     .map(|(v, l)| (v.as_str(), l.iter().map(StagingLabel::as_str).collect()))
                     .collect()
             }),
+            secret_versions_to_stages: None,
             created_date: epoch(d.created_date),
         }
+    }
+
+    /// An entry of `ListSecrets`, whose version map is named `SecretVersionsToStages`.
+    pub(super) fn list_entry(d: &'a SecretDescription) -> Self {
+        let mut entry = Self::new(d);
+        entry.secret_versions_to_stages = entry.version_ids_to_stages.take();
+        entry
     }
 }
 

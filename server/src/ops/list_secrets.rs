@@ -64,7 +64,7 @@ pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
         secret_list: out
             .secrets
             .iter()
-            .map(|d: &SecretDescription| DescribeResponse::new(d))
+            .map(|d: &SecretDescription| DescribeResponse::list_entry(d))
             .collect(),
         next_token: out.next_token.as_deref(),
     })

@@ -74,26 +74,38 @@ pub(crate) const NOT_IMPLEMENTED: &[&str] = &[
     "StopReplicationToReplica",
 ];
 
-/// Parses a request body. An empty body is `{}`; a body that is not JSON, or a member of the
-/// wrong type, is a `SerializationException` naming the member.
+/// Parses a request body. An empty body is `{}`; a body that is not JSON, or not a JSON object,
+/// or a member of the wrong type, is a `SerializationException` (naming the member).
 pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        body
+    let not_json = |e: serde_json::Error| {
+        ApiError::serialization(format!("The request body is not valid JSON: {e}"))
+    };
+    let body: &[u8] = match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => b"{}",
+        Some(b'{') => body,
+        // serde would read a JSON array as a struct, member by member in declaration order.
+        Some(_) => {
+            return Err(
+                match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                    Err(e) => not_json(e),
+                    Ok(_) => ApiError::serialization("The request body must be a JSON object."),
+                },
+            );
+        }
     };
     let mut de = serde_json::Deserializer::from_slice(body);
     let parsed = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if path.is_empty() || path == "." {
+        if inner.is_syntax() || inner.is_eof() {
+            not_json(inner)
+        } else if path.is_empty() || path == "." {
             ApiError::serialization(format!("The request body is not valid: {inner}"))
         } else {
             ApiError::serialization(format!("Member '{path}' is not valid: {inner}"))
         }
     })?;
-    de.end()
-        .map_err(|e| ApiError::serialization(format!("The request body is not valid: {e}")))?;
+    de.end().map_err(not_json)?;
     Ok(parsed)
 }
 

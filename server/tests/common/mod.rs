@@ -1,5 +1,12 @@
 //! A server on `127.0.0.1:0` over a fresh store in a temporary folder, for integration tests.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -103,4 +110,288 @@ pub async fn sdk_client(server: &TestServer, region: &str) -> aws_sdk_secretsman
         .credentials_provider(creds)
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// The test access key, mapped to [`PRINCIPAL`].
+pub fn test_credentials() -> Credentials {
+    Credentials::new().with_key(
+        ACCESS_KEY_ID,
+        SECRET_ACCESS_KEY,
+        strongroom::Principal::new(PRINCIPAL).unwrap(),
+    )
+}
+
+/// Seconds since the Unix epoch by the system clock (the clock the test servers' stores use).
+pub fn now_epoch_secs() -> f64 {
+    use strongroom::Clock as _;
+    strongroom::SystemClock
+        .now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Asserts that a timestamp from the server is a real date within a few minutes of now.
+pub fn assert_recent(what: &str, t: Option<&aws_sdk_secretsmanager::primitives::DateTime>) {
+    let t = t.unwrap_or_else(|| panic!("{what} is missing"));
+    let delta = (t.as_secs_f64() - now_epoch_secs()).abs();
+    assert!(delta < 300.0, "{what} = {t} is {delta} s away from now");
+}
+
+/// What a failed SDK call showed: the AWS error code and message, and the HTTP status.
+#[derive(Debug)]
+pub struct Failure<E> {
+    pub code: String,
+    pub message: String,
+    pub status: u16,
+    pub request_id: Option<String>,
+    /// The typed service error, for `is_resource_not_found_exception()` and friends.
+    pub error: E,
+}
+
+/// Takes apart an SDK error that must be a service error (an answer of the server).
+pub fn failure<E>(
+    err: aws_sdk_secretsmanager::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> Failure<E>
+where
+    E: aws_sdk_secretsmanager::error::ProvideErrorMetadata
+        + aws_smithy_runtime_api::client::result::CreateUnhandledError
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    let raw = err
+        .raw_response()
+        .unwrap_or_else(|| panic!("no HTTP response: {err:?}"));
+    let status = raw.status().as_u16();
+    let request_id = raw.headers().get("x-amzn-requestid").map(ToOwned::to_owned);
+    let error = err.into_service_error();
+    Failure {
+        code: error.code().unwrap_or_default().to_owned(),
+        message: error.message().unwrap_or_default().to_owned(),
+        status,
+        request_id,
+        error,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw HTTP: one fresh connection per request, so a request the server refused cannot disturb
+// the next one through a connection pool.
+
+/// The body of a raw request: bytes with a `Content-Length`, or chunks without one.
+pub type RawBody = http_body_util::combinators::BoxBody<bytes::Bytes, std::convert::Infallible>;
+
+/// A body with a known length (hyper sends `Content-Length`).
+pub fn full(body: impl Into<bytes::Bytes>) -> RawBody {
+    use http_body_util::BodyExt as _;
+    http_body_util::Full::new(body.into()).boxed()
+}
+
+/// A body of unknown length, sent with `Transfer-Encoding: chunked` and no `Content-Length`.
+pub fn chunked(chunks: Vec<bytes::Bytes>) -> RawBody {
+    use http_body_util::BodyExt as _;
+    Chunked(chunks.into()).boxed()
+}
+
+struct Chunked(std::collections::VecDeque<bytes::Bytes>);
+
+impl hyper::body::Body for Chunked {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+}
+
+/// A response read whole.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+impl RawResponse {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// `__type` of an error body.
+    pub fn error_type(&self) -> String {
+        self.json()["__type"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// `Message` of an error body.
+    pub fn message(&self) -> String {
+        self.json()["Message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Asserts the headers every response carries: a request id and the JSON 1.1 content type.
+    pub fn assert_protocol_headers(&self) {
+        let id = self
+            .headers
+            .get("x-amzn-requestid")
+            .unwrap_or_else(|| panic!("no x-amzn-requestid: {self:?}"));
+        assert!(!id.is_empty());
+        assert_eq!(
+            self.headers
+                .get(http::header::CONTENT_TYPE)
+                .map(|v| v.to_str().unwrap()),
+            Some("application/x-amz-json-1.1"),
+            "{self:?}"
+        );
+    }
+
+    /// Asserts an AWS error answer: `status`, `__type` and the protocol headers.
+    pub fn assert_error(&self, status: u16, error_type: &str) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(self.error_type(), error_type, "{self:?}");
+        assert!(!self.message().is_empty(), "{self:?}");
+        self.assert_protocol_headers();
+    }
+}
+
+/// Sends `request` to `server` on a new connection and reads the whole response.
+pub async fn send_raw(server: &TestServer, request: http::Request<RawBody>) -> RawResponse {
+    use http_body_util::BodyExt as _;
+    let stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let response = sender.send_request(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    RawResponse {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    }
+}
+
+/// A `POST /` request to `server` with the JSON 1.1 content type, `X-Amz-Target:
+/// secretsmanager.<operation>` (none when `operation` is `None`) and `body`.
+pub fn json_request(
+    server: &TestServer,
+    operation: Option<&str>,
+    body: RawBody,
+) -> http::Request<RawBody> {
+    let mut builder = http::Request::post("/")
+        .header(http::header::HOST, server.addr.to_string())
+        .header(http::header::CONTENT_TYPE, "application/x-amz-json-1.1");
+    if let Some(op) = operation {
+        builder = builder.header("x-amz-target", format!("secretsmanager.{op}"));
+    }
+    builder.body(body).unwrap()
+}
+
+/// Sends an unsigned `operation` request with `body` (for servers with authentication off).
+pub async fn call_raw(server: &TestServer, operation: &str, body: &str) -> RawResponse {
+    let request = json_request(server, Some(operation), full(body.to_owned()));
+    send_raw(server, request).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// SigV4 signing with the `aws-sigv4` crate: the oracle the server's verification is tested against.
+
+/// How to sign a request.
+#[derive(Clone, Debug)]
+pub struct SignWith<'a> {
+    pub access_key_id: &'a str,
+    pub secret_access_key: &'a str,
+    pub region: &'a str,
+    pub time: std::time::SystemTime,
+    pub settings: aws_sigv4::http_request::SigningSettings,
+}
+
+impl SignWith<'static> {
+    /// The test credentials, in `region`, at `time`, with the default settings.
+    pub fn test(region: &'static str, time: std::time::SystemTime) -> Self {
+        Self {
+            access_key_id: ACCESS_KEY_ID,
+            secret_access_key: SECRET_ACCESS_KEY,
+            region,
+            time,
+            settings: aws_sigv4::http_request::SigningSettings::default(),
+        }
+    }
+}
+
+/// Signs `request` (its body is what is signed) for the service `secretsmanager`, adding
+/// `X-Amz-Date` and `Authorization` (and `X-Amz-Content-Sha256` if the settings ask for it).
+pub fn sign(request: &mut http::Request<bytes::Bytes>, with: &SignWith<'_>) {
+    let identity: aws_smithy_runtime_api::client::identity::Identity =
+        aws_credential_types::Credentials::new(
+            with.access_key_id,
+            with.secret_access_key,
+            None,
+            None,
+            "strongroom-tests",
+        )
+        .into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(with.region)
+        .name("secretsmanager")
+        .time(with.time)
+        .settings(with.settings.clone())
+        .build()
+        .unwrap()
+        .into();
+    let headers: Vec<(&str, &str)> = request
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.to_str().unwrap()))
+        .collect();
+    let signable = aws_sigv4::http_request::SignableRequest::new(
+        request.method().as_str(),
+        request.uri().to_string(),
+        headers.into_iter(),
+        aws_sigv4::http_request::SignableBody::Bytes(request.body()),
+    )
+    .unwrap();
+    let (instructions, _signature) = aws_sigv4::http_request::sign(signable, &params)
+        .unwrap()
+        .into_parts();
+    instructions.apply_to_request_http1x(request);
+}
+
+/// An unsigned `POST /` request for `operation` with `body`, ready for [`sign`].
+pub fn signable_request(
+    server: &TestServer,
+    operation: &str,
+    body: &str,
+) -> http::Request<bytes::Bytes> {
+    http::Request::post("/")
+        .header(http::header::HOST, server.addr.to_string())
+        .header(http::header::CONTENT_TYPE, "application/x-amz-json-1.1")
+        .header("x-amz-target", format!("secretsmanager.{operation}"))
+        .body(bytes::Bytes::from(body.to_owned()))
+        .unwrap()
+}
+
+/// Sends a request built by [`signable_request`] (signed or not).
+pub async fn send_bytes(server: &TestServer, request: http::Request<bytes::Bytes>) -> RawResponse {
+    send_raw(server, request.map(full)).await
 }
