@@ -4,8 +4,8 @@
 //! Both servers run as separate processes on loopback: `strongroom serve` (release build, SigV4
 //! verification ON, request log at the default `info` level written to a file) and
 //! `moto_server` from the `moto[server]` Python package, which this bench installs into
-//! `target/moto-venv` when absent. One client (a single-threaded tokio runtime, hyper,
-//! `CONNECTIONS` keep-alive connections each with one request in flight) sends requests that
+//! `target/moto-venv` when absent. One client (a single-threaded tokio runtime, a minimal
+//! HTTP/1.1 client over `CONNECTIONS` keep-alive connections each with one request in flight) sends requests that
 //! were SigV4-signed once before the run, so the client's own cost is small and the same for both.
 //!
 //! Prints one line per operation:
@@ -34,8 +34,8 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 const CONNECTIONS: usize = 16;
@@ -46,11 +46,10 @@ const REGION: &str = "us-east-1";
 const PUT_SECRETS: usize = 512;
 const MOTO_VERSION: &str = "5.2.5";
 
-/// A request ready to send: signed headers and body.
+/// A request ready to send: the bytes of a signed HTTP/1.1 request.
 #[derive(Clone)]
 struct Prepared {
-    headers: Vec<(String, String)>,
-    body: Bytes,
+    bytes: Bytes,
 }
 
 fn prepare(addr: SocketAddr, target: &str, body: String) -> Prepared {
@@ -86,9 +85,13 @@ fn prepare(addr: SocketAddr, target: &str, body: String) -> Prepared {
     for (name, value) in instructions.headers() {
         headers.push((name.to_owned(), value.to_owned()));
     }
+    let mut raw = String::from("POST / HTTP/1.1\r\n");
+    for (name, value) in &headers {
+        raw.push_str(&format!("{name}: {value}\r\n"));
+    }
+    raw.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
     Prepared {
-        headers,
-        body: Bytes::from(body),
+        bytes: Bytes::from(raw),
     }
 }
 
@@ -103,51 +106,80 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-/// A keep-alive connection, opened again when the server closed it (moto_server's HTTP/1.0
-/// server closes every connection after one response).
+/// A keep-alive connection speaking just enough HTTP/1.1 to send prepared requests and read
+/// `Content-Length` responses, so that the client's own cost stays small. It connects again when
+/// the server closed the connection (moto_server's HTTP/1.0 server closes it after each response).
 struct Conn {
     addr: SocketAddr,
-    sender: Option<Sender>,
+    stream: Option<TcpStream>,
+    buf: Vec<u8>,
 }
 
 impl Conn {
     fn new(addr: SocketAddr) -> Self {
-        Self { addr, sender: None }
-    }
-
-    async fn sender(&mut self) -> &mut Sender {
-        let usable = match &mut self.sender {
-            Some(s) => !s.is_closed() && s.ready().await.is_ok(),
-            None => false,
-        };
-        if !usable {
-            let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
-            stream.set_nodelay(true).unwrap();
-            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .unwrap();
-            tokio::task::spawn_local(async move {
-                let _ = conn.await;
-            });
-            self.sender = Some(sender);
+        Self {
+            addr,
+            stream: None,
+            buf: Vec::with_capacity(16 * 1024),
         }
-        self.sender.as_mut().unwrap()
     }
 
     async fn send(&mut self, p: &Prepared) -> (u16, Bytes) {
-        let mut req = http::Request::post("/");
-        for (k, v) in &p.headers {
-            req = req.header(k, v);
+        for _ in 0..3 {
+            if self.stream.is_none() {
+                let stream = TcpStream::connect(self.addr).await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                self.stream = Some(stream);
+                self.buf.clear();
+            }
+            if let Some(answer) = self.exchange(p).await {
+                return answer;
+            }
+            // The server closed a kept-alive connection before answering: connect again.
+            self.stream = None;
         }
-        let req = req.body(Full::new(p.body.clone())).unwrap();
-        let sender = self.sender().await;
-        sender.ready().await.unwrap();
-        let resp = sender.send_request(req).await.unwrap();
-        let status = resp.status().as_u16();
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, body)
+        panic!("the server closed the connection three times without answering");
+    }
+
+    async fn exchange(&mut self, p: &Prepared) -> Option<(u16, Bytes)> {
+        let stream = self.stream.as_mut().unwrap();
+        stream.write_all(&p.bytes).await.ok()?;
+        loop {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(head) = response.parse(&self.buf).unwrap() {
+                let status = response.code.unwrap();
+                let mut length = None;
+                let mut close = response.version == Some(0);
+                for h in response.headers.iter() {
+                    if h.name.eq_ignore_ascii_case("content-length") {
+                        length = std::str::from_utf8(h.value)
+                            .ok()
+                            .and_then(|v| v.parse::<usize>().ok());
+                    } else if h.name.eq_ignore_ascii_case("connection") {
+                        close = h.value.eq_ignore_ascii_case(b"close");
+                    }
+                }
+                let length = length.expect("a Content-Length response");
+                while self.buf.len() < head + length {
+                    if stream.read_buf(&mut self.buf).await.unwrap() == 0 {
+                        panic!("the connection closed inside a response");
+                    }
+                }
+                let body = Bytes::copy_from_slice(&self.buf[head..head + length]);
+                self.buf.drain(..head + length);
+                if close {
+                    self.stream = None;
+                }
+                return Some((status, body));
+            }
+            match stream.read_buf(&mut self.buf).await {
+                Ok(0) | Err(_) if self.buf.is_empty() => return None,
+                Ok(0) => panic!("the connection closed inside a response"),
+                Ok(_) => {}
+                Err(e) => panic!("reading a response: {e}"),
+            }
+        }
     }
 }
 
@@ -247,7 +279,10 @@ fn start_strongroom(dir: &Path) -> Server {
         .arg(dir.join("data"))
         .arg("--credentials")
         .arg(dir.join("creds"))
-        .env("RUST_LOG", "info")
+        .env(
+            "RUST_LOG",
+            std::env::var("STRONGROOM_BENCH_LOG").unwrap_or_else(|_| "info".to_owned()),
+        )
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()

@@ -14,6 +14,8 @@ use strongroom_server::{
 };
 use tracing_subscriber::EnvFilter;
 
+mod logwriter;
+
 #[derive(Parser)]
 #[command(
     name = "strongroom",
@@ -60,12 +62,9 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
-    // Log lines are written by a background thread, so a request never waits on the terminal or
-    // the log file (when it falls behind, requests wait rather than lines being dropped); the
-    // guard flushes what is queued when `main` returns.
-    let (writer, _log_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::stderr());
+    // Log lines are written in batches by a background thread (see logwriter.rs); the guard
+    // writes what is still buffered when `main` returns.
+    let (writer, _log_guard) = logwriter::batched_stderr();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
