@@ -166,6 +166,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let shutdown = shutdown_signal()?;
         let bound = listener
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
@@ -176,7 +177,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 .map_err(|e| format!("stdout: {e}"))?;
         }
         tracing::info!(address = %bound, data = %data.display(), "serving");
-        run(listener, state, shutdown_signal())
+        run(listener, state, shutdown)
             .await
             .map_err(|e| format!("server: {e}"))?;
         tracing::info!("stopped; store flushed and closed");
@@ -194,25 +195,18 @@ fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {
         .map_err(|e| format!("cannot create the data folder {}: {e}", dir.display()))
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// Completes on SIGINT or SIGTERM. The handlers are installed when this is called (before the
+/// server announces its address), so a signal sent as soon as the address is known is not lost.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let installed = |kind| signal(kind).map_err(|e| format!("installing a signal handler: {e}"));
+    let mut interrupt = installed(SignalKind::interrupt())?;
+    let mut terminate = installed(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
+        tracing::info!("shutting down: finishing requests in flight");
+    })
 }
