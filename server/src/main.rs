@@ -197,7 +197,7 @@ fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {
 
 /// Completes on SIGINT or SIGTERM. The handlers are installed when this is called (before the
 /// server announces its address), so a signal sent as soon as the address is known is not lost.
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+fn shutdown_signal() -> Result<impl Future<Output = ()>, String> {
     use tokio::signal::unix::{SignalKind, signal};
     let installed = |kind| signal(kind).map_err(|e| format!("installing a signal handler: {e}"));
     let mut interrupt = installed(SignalKind::interrupt())?;

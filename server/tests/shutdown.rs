@@ -1,0 +1,81 @@
+//! Graceful shutdown: once shutdown starts, new connections are refused, a request already in
+//! flight still gets its whole answer, and `run` returns after it with the store flushed.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use strongroom::{GetSecretValueInput, SecretId};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_in_flight_finishes_after_shutdown_starts() {
+    let server = common::TestServer::start().await;
+    let addr = server.addr;
+    let store = server.store.clone();
+
+    // Send the head of a CreateSecret request with `Expect: 100-continue`, and wait for the
+    // server's `100 Continue`: it has then read the head and is reading the body, so the request
+    // is in flight. Then send half of the body.
+    let body = br#"{"Name":"shutdown/in-flight","SecretString":"written while stopping"}"#;
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: secretsmanager.CreateSecret\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut interim = Vec::new();
+    while !interim.ends_with(b"\r\n\r\n") {
+        interim.push(stream.read_u8().await.unwrap());
+    }
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100"),
+        "{}",
+        String::from_utf8_lossy(&interim)
+    );
+    stream.write_all(first).await.unwrap();
+    stream.flush().await.unwrap();
+
+    // Start shutting down, and wait until the listener is gone (new connections refused).
+    let stopped = tokio::spawn(server.stop());
+    let mut refused = false;
+    for _ in 0..500 {
+        if TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        refused,
+        "the server kept accepting connections after shutdown started"
+    );
+    assert!(
+        !stopped.is_finished(),
+        "run returned with a request in flight"
+    );
+
+    // The rest of the body arrives after shutdown started: the request still completes.
+    stream.write_all(rest).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("shutdown/in-flight"), "{response}");
+
+    stopped.await.unwrap().unwrap();
+    let got = store
+        .as_system()
+        .get_secret_value(GetSecretValueInput::new(
+            SecretId::new("shutdown/in-flight").unwrap(),
+        ))
+        .unwrap();
+    assert_eq!(got.value.expose_str(), Some("written while stopping"));
+}
