@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use axum::http::{HeaderMap, Method, Uri};
@@ -37,7 +38,15 @@ const SERVICE: &str = "secretsmanager";
 #[derive(Default)]
 pub struct Credentials {
     keys: HashMap<String, AccessKey>,
+    /// Signing keys derived for `(access key id, date, region)`: deriving one takes four HMACs,
+    /// and a client signs every request of a day in a region with the same one. Wiped on drop.
+    signing_keys: Mutex<HashMap<(String, String, String), SigningKey>>,
 }
+
+type SigningKey = Zeroizing<Vec<u8>>;
+
+/// Derived signing keys kept at most; the cache is emptied when it would grow beyond.
+const MAX_SIGNING_KEYS: usize = 1024;
 
 struct AccessKey {
     secret: Zeroizing<String>,
@@ -168,6 +177,30 @@ impl Credentials {
             return Err("no access keys".to_owned());
         }
         Ok(creds)
+    }
+
+    /// The signing key of `access_key_id` for `date` and `region` (service `secretsmanager`).
+    fn signing_key(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+        date: &str,
+        region: &str,
+    ) -> SigningKey {
+        let id = (access_key_id.to_owned(), date.to_owned(), region.to_owned());
+        let mut cache = self
+            .signing_keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(k) = cache.get(&id) {
+            return k.clone();
+        }
+        let k = derive_signing_key(secret, date, region, SERVICE);
+        if cache.len() >= MAX_SIGNING_KEYS {
+            cache.clear();
+        }
+        cache.insert(id, k.clone());
+        k
     }
 }
 
@@ -344,13 +377,8 @@ pub(crate) fn verify(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         hex::encode(Sha256::digest(canonical.as_bytes()))
     );
-    let expected = signature(
-        &key.secret,
-        auth.date,
-        auth.region,
-        auth.service,
-        &string_to_sign,
-    );
+    let signing_key = creds.signing_key(auth.access_key_id, &key.secret, auth.date, auth.region);
+    let expected = hex::encode(hmac(&signing_key, string_to_sign.as_bytes()).as_slice());
     let given = auth.signature.as_bytes();
     if given.len() != expected.len() || !bool::from(given.ct_eq(expected.as_bytes())) {
         return Err(invalid_signature(
@@ -471,19 +499,12 @@ fn hmac(key: &[u8], data: &[u8]) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(mac.finalize().into_bytes().to_vec())
 }
 
-fn signature(
-    secret: &str,
-    date: &str,
-    region: &str,
-    service: &str,
-    string_to_sign: &str,
-) -> String {
+fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> SigningKey {
     let seed = Zeroizing::new(format!("AWS4{secret}"));
     let k_date = hmac(seed.as_bytes(), date.as_bytes());
     let k_region = hmac(&k_date, region.as_bytes());
     let k_service = hmac(&k_region, service.as_bytes());
-    let k_signing = hmac(&k_service, b"aws4_request");
-    hex::encode(hmac(&k_signing, string_to_sign.as_bytes()).as_slice())
+    hmac(&k_service, b"aws4_request")
 }
 
 #[cfg(test)]
@@ -491,6 +512,11 @@ mod tests {
     use super::*;
 
     /// The worked example of the AWS SigV4 documentation (IAM `ListUsers`, 2015-08-30).
+    fn signature(secret: &str, date: &str, region: &str, service: &str, sts: &str) -> String {
+        let k_signing = derive_signing_key(secret, date, region, service);
+        hex::encode(hmac(&k_signing, sts.as_bytes()).as_slice())
+    }
+
     #[test]
     fn derives_the_documented_signature() {
         let sts = "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/iam/aws4_request\nf536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59";
