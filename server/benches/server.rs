@@ -274,6 +274,11 @@ fn start_strongroom(dir: &Path) -> Server {
         format!("{ACCESS_KEY} {SECRET_KEY} bench\n"),
     )
     .unwrap();
+    std::fs::set_permissions(
+        dir.join("creds"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let log = std::fs::File::create(dir.join("server.log")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_strongroom"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])

@@ -17,7 +17,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use strongroom::Principal;
+use strongroom::{Principal, Region};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 use time::macros::format_description;
@@ -31,6 +31,18 @@ pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
 
 /// The service name in a SigV4 credential scope.
 const SERVICE: &str = "secretsmanager";
+
+/// Headers a request may carry once only: a second copy could mean one thing to the signature
+/// and another to the server.
+const SINGLE_HEADERS: &[&str] = &[
+    "authorization",
+    "host",
+    "x-amz-date",
+    "x-amz-target",
+    "content-type",
+    "x-amz-content-sha256",
+    "x-amz-security-token",
+];
 
 /// Access keys the server accepts, each mapped to the principal it authenticates.
 ///
@@ -111,15 +123,30 @@ impl Credentials {
         self.keys.is_empty()
     }
 
-    /// Reads a credentials file (see [`Credentials::parse`]).
+    /// Reads a credentials file (see [`Credentials::parse`]). Like a key file, it must not be
+    /// readable or writable by its group or others (mode `0600`), or it is refused.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text =
-            Zeroizing::new(
-                std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        let io = |source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = file.metadata().map_err(io)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                return Err(ConfigError::Invalid {
                     path: path.to_path_buf(),
-                    source,
-                })?,
-            );
+                    message: format!(
+                        "the credentials file is accessible to its group or others (mode {:o}); make it private with chmod 600",
+                        mode & 0o777
+                    ),
+                });
+            }
+        }
+        let mut text = Zeroizing::new(String::new());
+        std::io::Read::read_to_string(&mut file, &mut text).map_err(io)?;
         Self::parse(&text).map_err(|message| ConfigError::Invalid {
             path: path.to_path_buf(),
             message,
@@ -145,8 +172,13 @@ impl Credentials {
             .is_some_and(|l| l.trim_start().starts_with('['));
         let mut creds = Self::new();
         if toml {
-            let file: CredentialsFile = toml::from_str(text)
-                .map_err(|e| format!("not a valid credentials TOML file: {}", e.message()))?;
+            // The parser's message may quote a value (a secret key): report only where it is.
+            let file: CredentialsFile = toml::from_str(text).map_err(|e| {
+                let line = e.span().map_or(0, |span| {
+                    text.get(..span.start).map_or(0, |t| t.lines().count())
+                });
+                format!("not a valid credentials TOML file (near line {line})")
+            })?;
             for (i, e) in file.credentials.into_iter().enumerate() {
                 let principal = Principal::new(e.principal)
                     .map_err(|err| format!("credentials entry {}: {err}", i + 1))?;
@@ -179,28 +211,39 @@ impl Credentials {
         Ok(creds)
     }
 
-    /// The signing key of `access_key_id` for `date` and `region` (service `secretsmanager`).
+    /// The signing key of `access_key_id` for `date` and `region` (service `secretsmanager`),
+    /// and whether it came from the cache.
     fn signing_key(
         &self,
         access_key_id: &str,
         secret: &str,
         date: &str,
         region: &str,
-    ) -> SigningKey {
+    ) -> (SigningKey, bool) {
         let id = (access_key_id.to_owned(), date.to_owned(), region.to_owned());
+        let cache = self
+            .signing_keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match cache.get(&id) {
+            Some(k) => (k.clone(), true),
+            None => (derive_signing_key(secret, date, region, SERVICE), false),
+        }
+    }
+
+    /// Keeps a signing key that verified a request.
+    fn remember_signing_key(&self, access_key_id: &str, date: &str, region: &str, key: SigningKey) {
         let mut cache = self
             .signing_keys
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(k) = cache.get(&id) {
-            return k.clone();
-        }
-        let k = derive_signing_key(secret, date, region, SERVICE);
         if cache.len() >= MAX_SIGNING_KEYS {
             cache.clear();
         }
-        cache.insert(id, k.clone());
-        k
+        cache.insert(
+            (access_key_id.to_owned(), date.to_owned(), region.to_owned()),
+            key,
+        );
     }
 }
 
@@ -339,11 +382,35 @@ pub(crate) fn verify(
             "Credential should be scoped to correct service: '{SERVICE}'."
         )));
     }
+    if Region::new(auth.region).is_err() {
+        return Err(invalid_signature(
+            "Credential should be scoped to a valid region.",
+        ));
+    }
+    for name in SINGLE_HEADERS {
+        if headers.get_all(*name).iter().count() > 1 {
+            return Err(incomplete(format!(
+                "The request has more than one '{name}' header."
+            )));
+        }
+    }
     let signed: Vec<&str> = auth.signed_headers.split(';').collect();
     if !signed.contains(&"host") {
         return Err(invalid_signature(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
         ));
+    }
+    // Every header that changes what the request means must be signed, or a captured request
+    // could be replayed as another operation (`x-amz-target`) within its 15 minutes.
+    for name in headers.keys() {
+        let name = name.as_str();
+        let must_sign = name == "content-type"
+            || (name.starts_with("x-amz-") && name != "x-amz-content-sha256");
+        if must_sign && !signed.contains(&name) {
+            return Err(invalid_signature(format!(
+                "'{name}' must be a 'SignedHeader' in the AWS Authorization."
+            )));
+        }
     }
 
     let Some(key) = creds.keys.get(auth.access_key_id) else {
@@ -368,7 +435,8 @@ pub(crate) fn verify(
         &signed,
         auth.signed_headers,
         &body_hash,
-    );
+    )
+    .ok_or_else(|| incomplete("A signed header is not valid UTF-8."))?;
     let scope = format!(
         "{}/{}/{}/aws4_request",
         auth.date, auth.region, auth.service
@@ -377,13 +445,19 @@ pub(crate) fn verify(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         hex::encode(Sha256::digest(canonical.as_bytes()))
     );
-    let signing_key = creds.signing_key(auth.access_key_id, &key.secret, auth.date, auth.region);
+    let (signing_key, cached) =
+        creds.signing_key(auth.access_key_id, &key.secret, auth.date, auth.region);
     let expected = hex::encode(hmac(&signing_key, string_to_sign.as_bytes()).as_slice());
     let given = auth.signature.as_bytes();
     if given.len() != expected.len() || !bool::from(given.ct_eq(expected.as_bytes())) {
         return Err(invalid_signature(
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         ));
+    }
+    // Only a key that produced a valid signature is kept, so callers without the secret key
+    // cannot fill the cache.
+    if !cached {
+        creds.remember_signing_key(auth.access_key_id, auth.date, auth.region, signing_key);
     }
     Ok(Verified {
         principal: key.principal.clone(),
@@ -436,7 +510,7 @@ fn canonical_request(
     signed: &[&str],
     signed_headers: &str,
     body_hash: &str,
-) -> String {
+) -> Option<String> {
     // The path as sent, each segment encoded once more (SigV4 for every service but S3).
     let path = uri.path();
     let path = if path.is_empty() { "/" } else { path };
@@ -468,16 +542,21 @@ fn canonical_request(
         query.join("&")
     );
     for name in signed {
-        let values: Vec<String> = headers
-            .get_all(*name)
-            .iter()
-            .map(|v| {
-                String::from_utf8_lossy(v.as_bytes())
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect();
+        let mut values = Vec::new();
+        for v in headers.get_all(*name) {
+            // Trim, and collapse runs of spaces, as SigV4 says (other bytes are kept as sent).
+            let v = std::str::from_utf8(v.as_bytes()).ok()?.trim();
+            let mut collapsed = String::with_capacity(v.len());
+            let mut last_space = false;
+            for c in v.chars() {
+                if c == ' ' && last_space {
+                    continue;
+                }
+                last_space = c == ' ';
+                collapsed.push(c);
+            }
+            values.push(collapsed);
+        }
         out.push_str(name);
         out.push(':');
         out.push_str(&values.join(","));
@@ -487,7 +566,7 @@ fn canonical_request(
     out.push_str(signed_headers);
     out.push('\n');
     out.push_str(body_hash);
-    out
+    Some(out)
 }
 
 type HmacSha256 = Hmac<Sha256>;
@@ -554,7 +633,8 @@ mod tests {
             &names,
             signed,
             &hex::encode(Sha256::digest(b"")),
-        );
+        )
+        .unwrap();
         assert_eq!(
             hex::encode(Sha256::digest(c.as_bytes())),
             "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59"

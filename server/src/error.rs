@@ -11,6 +11,8 @@ pub(crate) struct ApiError {
     pub(crate) status: StatusCode,
     pub(crate) code: Cow<'static, str>,
     pub(crate) message: String,
+    /// For the log only: the cause of an internal fault (never a secret value).
+    pub(crate) detail: Option<String>,
 }
 
 impl ApiError {
@@ -20,6 +22,7 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             code: Cow::Borrowed(code),
             message: message.into(),
+            detail: None,
         }
     }
 
@@ -52,6 +55,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: Cow::Borrowed(ErrorKind::InternalServiceError.aws_code()),
             message: message.into(),
+            detail: Some("internal".to_owned()),
         }
     }
 
@@ -76,6 +80,16 @@ impl From<strongroom::Error> for ApiError {
             },
             code: Cow::Borrowed(kind.aws_code()),
             message: e.to_string(),
+            detail: kind.is_fault().then(|| {
+                let mut chain = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    chain.push_str(": ");
+                    chain.push_str(&s.to_string());
+                    source = s.source();
+                }
+                chain
+            }),
         }
     }
 }

@@ -30,5 +30,5 @@ pub use config::{
     ConfigError, DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN,
     DEFAULT_REGION, Settings,
 };
-pub use protocol::{router, run};
+pub use protocol::{BODY_READ_TIMEOUT, SHUTDOWN_GRACE, router, run};
 pub use state::{DEFAULT_MAX_BODY_BYTES, ServerState};

@@ -11,6 +11,8 @@ use tracing_subscriber::fmt::MakeWriter;
 
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
 const FLUSH_AT: usize = 64 * 1024;
+/// Lines waiting beyond this (standard error is stuck) are dropped, and counted.
+const MAX_BUFFERED: usize = 16 * 1024 * 1024;
 
 #[derive(Default)]
 struct Shared {
@@ -22,6 +24,9 @@ struct Shared {
 struct Buffer {
     bytes: Vec<u8>,
     closing: bool,
+    /// The background thread could not be started: lines are written directly.
+    direct: bool,
+    dropped: u64,
 }
 
 /// Hands out writers into the shared buffer.
@@ -44,6 +49,13 @@ pub(crate) fn batched_stderr() -> (BatchedStderr, FlushGuard) {
         .name("strongroom-log".to_owned())
         .spawn(move || write_loop(&worker))
         .ok();
+    if thread.is_none() {
+        shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .direct = true;
+    }
     (
         BatchedStderr {
             shared: shared.clone(),
@@ -64,6 +76,14 @@ fn write_loop(shared: &Shared) {
                 })
                 .unwrap_or_else(PoisonError::into_inner);
             std::mem::swap(&mut out, &mut state.bytes);
+            if state.dropped > 0 {
+                let note = format!(
+                    "strongroom: {} log lines dropped: standard error could not keep up\n",
+                    state.dropped
+                );
+                out.extend_from_slice(note.as_bytes());
+                state.dropped = 0;
+            }
             state.closing
         };
         if !out.is_empty() {
@@ -103,7 +123,17 @@ impl std::io::Write for LineWriter<'_> {
             .state
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        state.bytes.extend_from_slice(buf);
+        if state.direct {
+            drop(state);
+            let mut err = std::io::stderr().lock();
+            err.write_all(buf)?;
+            return Ok(buf.len());
+        }
+        if state.bytes.len() + buf.len() > MAX_BUFFERED {
+            state.dropped += 1;
+        } else {
+            state.bytes.extend_from_slice(buf);
+        }
         if state.bytes.len() >= FLUSH_AT {
             self.shared.ready.notify_one();
         }

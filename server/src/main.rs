@@ -153,9 +153,19 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             tracing::info!(access_keys = c.len(), "SigV4 authentication on");
             state = state.with_credentials(c);
         }
-        None => tracing::warn!(
-            "authentication is OFF: any caller is accepted (give --credentials FILE to turn it on)"
-        ),
+        None => {
+            tracing::warn!(
+                "authentication is OFF: any caller is accepted (give --credentials FILE to turn it on)"
+            );
+            if !listen.ip().is_loopback() {
+                state = state.dangerous_accept_any_host();
+            }
+        }
+    }
+    if !listen.ip().is_loopback() {
+        tracing::warn!(
+            "serving plain HTTP on a non-loopback address: requests and secret values cross the network unencrypted; put a TLS proxy in front"
+        );
     }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -208,5 +218,14 @@ fn shutdown_signal() -> Result<impl Future<Output = ()>, String> {
             _ = terminate.recv() => {},
         }
         tracing::info!("shutting down: finishing requests in flight");
+        // A second signal stops at once (every acknowledged write is already on disk).
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
+            }
+            eprintln!("strongroom: second signal: exiting without waiting for requests in flight");
+            std::process::exit(1);
+        });
     })
 }

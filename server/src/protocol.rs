@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -22,16 +23,17 @@ use crate::state::ServerState;
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 const TARGET_PREFIX: &str = "secretsmanager.";
 
-/// Operations that only read the store. (A read may note the secret's last-accessed day, at most
-/// once a day per secret, with an unsynced write.)
-const READS: &[&str] = &[
-    "GetSecretValue",
-    "BatchGetSecretValue",
-    "DescribeSecret",
-    "ListSecrets",
-    "ListSecretVersionIds",
-    "GetRandomPassword",
-];
+/// How long a request body may take to arrive.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long requests in flight may run after shutdown begins before their connections are closed.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// The longest secret id written to the request log; longer ones are cut.
+const LOGGED_ID_CHARS: usize = 256;
+
+/// Operations that read one secret: bounded work (one record, one value, maybe one key unwrap),
+/// run on the worker thread. Everything else (writes, which wait for the writer lock and an
+/// fsync; listings, which scan a region) runs on the blocking pool.
+const INLINE: &[&str] = &["GetSecretValue", "DescribeSecret", "GetRandomPassword"];
 
 /// The HTTP service: every request goes to the protocol handler.
 pub fn router(state: ServerState) -> Router {
@@ -39,74 +41,128 @@ pub fn router(state: ServerState) -> Router {
 }
 
 /// Serves `listener` until `shutdown` completes, then stops accepting connections, lets requests
-/// in flight finish, and flushes the store to disk before returning.
+/// in flight finish (for at most [`SHUTDOWN_GRACE`]), and flushes the store before returning.
 pub async fn run(
     listener: TcpListener,
     state: ServerState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let mut graceful = stopping.clone();
+    let mut deadline = stopping;
+    let serve = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+        let _ = graceful.wait_for(|stop| *stop).await;
+    });
+    tokio::select! {
+        served = serve => served?,
+        () = async move {
+            let _ = deadline.wait_for(|stop| *stop).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!(
+                grace_secs = SHUTDOWN_GRACE.as_secs(),
+                "requests still in flight after the grace period: closing their connections"
+            );
+        }
+    }
     tokio::task::spawn_blocking(move || store.sync())
         .await
         .map_err(std::io::Error::other)?
         .map_err(std::io::Error::other)
 }
 
-/// What the request log says about one request (names and ids, never values).
-struct Outcome {
-    operation: String,
+/// The request log's line about one request: names and ids, never values. Written once, when
+/// the response is ready, or when the client goes away first.
+struct RequestLog {
+    request_id: RequestId,
+    started: tokio::time::Instant,
+    operation: &'static str,
     secret: Option<String>,
     principal: Option<Principal>,
+    written: bool,
+}
+
+impl RequestLog {
+    fn write(&mut self, status: StatusCode, error: Option<&ApiError>) {
+        self.written = true;
+        let latency_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let secret = self.secret.as_deref().unwrap_or("-");
+        let principal = self.principal.as_ref().map_or("-", Principal::as_str);
+        let code = error.map_or("-", |e| e.code.as_ref());
+        let request_id = self.request_id.as_str();
+        let operation = self.operation;
+        match error.and_then(|e| e.detail.as_deref()) {
+            Some(detail) => tracing::error!(
+                request_id,
+                operation,
+                secret,
+                principal,
+                status = status.as_u16(),
+                error = code,
+                detail,
+                latency_us,
+                "request failed"
+            ),
+            None => tracing::info!(
+                request_id,
+                operation,
+                secret,
+                principal,
+                status = status.as_u16(),
+                error = code,
+                latency_us,
+                "request"
+            ),
+        }
+    }
+
+    fn note_secret(&mut self, id: Option<String>) {
+        self.secret = id.map(|id| match id.char_indices().nth(LOGGED_ID_CHARS) {
+            Some((cut, _)) => format!("{}...", id.get(..cut).unwrap_or_default()),
+            None => id,
+        });
+    }
+}
+
+impl Drop for RequestLog {
+    fn drop(&mut self) {
+        if !self.written {
+            tracing::warn!(
+                request_id = self.request_id.as_str(),
+                operation = self.operation,
+                secret = self.secret.as_deref().unwrap_or("-"),
+                "the client went away before the response"
+            );
+        }
+    }
 }
 
 async fn handle(State(state): State<Arc<ServerState>>, request: Request) -> Response {
-    let started = tokio::time::Instant::now();
     let request_id = RequestId::random();
-    let mut outcome = Outcome {
-        operation: String::new(),
+    let mut log = RequestLog {
+        request_id: request_id.clone(),
+        started: tokio::time::Instant::now(),
+        operation: "-",
         secret: None,
         principal: None,
+        written: false,
     };
-    let result = serve(&state, request, &request_id, &mut outcome).await;
-    let (status, body, code) = match result {
-        Ok(body) => (StatusCode::OK, body, None),
-        Err(e) => (e.status, e.body(), Some(e.code)),
+    let result = serve(&state, request, &mut log).await;
+    let (status, body) = match &result {
+        Ok(_) => (StatusCode::OK, None),
+        Err(e) => (e.status, Some(e.body())),
     };
-    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    let operation = if outcome.operation.is_empty() {
-        "-"
-    } else {
-        outcome.operation.as_str()
+    log.write(status, result.as_ref().err());
+    let body = match (result, body) {
+        (Ok(b), _) => b,
+        (Err(_), Some(b)) => b,
+        (Err(_), None) => Vec::new(),
     };
-    let secret = outcome.secret.as_deref().unwrap_or("-");
-    let principal = outcome.principal.as_ref().map_or("-", Principal::as_str);
-    let error = code.as_deref().unwrap_or("-");
-    if status.is_server_error() {
-        tracing::error!(
-            request_id = request_id.as_str(),
-            operation,
-            secret,
-            principal,
-            status = status.as_u16(),
-            error,
-            latency_us,
-            "request failed"
-        );
-    } else {
-        tracing::info!(
-            request_id = request_id.as_str(),
-            operation,
-            secret,
-            principal,
-            status = status.as_u16(),
-            error,
-            latency_us,
-            "request"
-        );
-    }
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -114,14 +170,59 @@ async fn handle(State(state): State<Arc<ServerState>>, request: Request) -> Resp
     if let Ok(id) = HeaderValue::from_str(request_id.as_str()) {
         headers.insert("x-amzn-requestid", id);
     }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The unread body stays on the connection: it cannot carry another request.
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
+}
+
+/// Refuses, while authentication is off, what a web page could send through a browser: any
+/// request with an `Origin` header (browsers add one to every POST), and, unless remote access
+/// was allowed, a `Host` that is not a loopback name (DNS rebinding).
+fn check_unauthenticated_origin(state: &ServerState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let denied = |message: &str| ApiError {
+        status: StatusCode::FORBIDDEN,
+        code: "AccessDeniedException".into(),
+        message: message.to_owned(),
+        detail: None,
+    };
+    if headers.contains_key(header::ORIGIN) {
+        return Err(denied(
+            "Requests from web pages (with an Origin header) are refused while authentication is off.",
+        ));
+    }
+    if state.accept_any_host {
+        return Ok(());
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if !is_loopback_host(host) {
+        return Err(denied(
+            "While authentication is off, requests must name a loopback host (localhost, 127.0.0.1 or [::1]).",
+        ));
+    }
+    Ok(())
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    // `name`, `name:port`, `[v6]` or `[v6]:port`.
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(n, _)| n),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 async fn serve(
     state: &ServerState,
     request: Request,
-    request_id: &RequestId,
-    outcome: &mut Outcome,
+    log: &mut RequestLog,
 ) -> Result<Vec<u8>, ApiError> {
     let (parts, body) = request.into_parts();
     if parts.uri.path() != "/" {
@@ -129,6 +230,7 @@ async fn serve(
             status: StatusCode::NOT_FOUND,
             code: "UnknownOperationException".into(),
             message: "Secrets Manager is served at POST /.".into(),
+            detail: None,
         });
     }
     if parts.method != Method::POST {
@@ -136,17 +238,28 @@ async fn serve(
             status: StatusCode::METHOD_NOT_ALLOWED,
             code: "UnknownOperationException".into(),
             message: "Secrets Manager is served at POST /.".into(),
+            detail: None,
         });
+    }
+    if state.credentials.is_none() {
+        check_unauthenticated_origin(state, &parts.headers)?;
     }
     let target = parts
         .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    outcome.operation = target
-        .strip_prefix(TARGET_PREFIX)
-        .unwrap_or(target)
-        .to_owned();
+    let operation = target.strip_prefix(TARGET_PREFIX);
+    let handler = operation.and_then(ops::handler);
+    log.operation = match (operation, &handler) {
+        (Some(_), Some((name, _))) => name,
+        (Some(op), None) => ops::NOT_IMPLEMENTED
+            .iter()
+            .find(|n| **n == op)
+            .copied()
+            .unwrap_or("unknown"),
+        (None, _) => "unknown",
+    };
 
     let body = read_body(&parts.headers, body, state.max_body_bytes).await?;
 
@@ -158,7 +271,7 @@ async fn serve(
         }
         None => (anonymous(), auth::scope_region(&parts.headers)),
     };
-    outcome.principal = Some(principal.clone());
+    log.principal = Some(principal.clone());
     let region = match scope_region {
         Some(r) => match Region::new(r) {
             Ok(region) => region,
@@ -173,23 +286,24 @@ async fn serve(
         None => state.store.region().clone(),
     };
 
-    let Some(operation) = target.strip_prefix(TARGET_PREFIX) else {
+    let Some(operation) = operation else {
         return Err(ApiError::client(
             "UnknownOperationException",
             if target.is_empty() {
                 "The request has no X-Amz-Target header; Secrets Manager requests name their operation as 'secretsmanager.<Operation>'.".to_owned()
             } else {
                 format!(
-                    "Unknown target '{target}': Secrets Manager operations are named 'secretsmanager.<Operation>'."
+                    "Unknown target '{}': Secrets Manager operations are named 'secretsmanager.<Operation>'.",
+                    shorten(target)
                 )
             },
         ));
     };
-    let Some(handler) = ops::handler(operation) else {
-        if !ops::NOT_IMPLEMENTED.contains(&operation) {
+    let Some((name, handler)) = handler else {
+        if log.operation == "unknown" {
             return Err(ApiError::client(
                 "UnknownOperationException",
-                format!("Unknown operation '{operation}'."),
+                format!("Unknown operation '{}'.", shorten(operation)),
             ));
         }
         // AWS checks a request against the model before running it: a `SecretId` that cannot
@@ -201,7 +315,7 @@ async fn serve(
         }
         let named: Named = ops::parse(&body)?;
         if let Some(id) = named.secret_id {
-            outcome.secret = Some(id.clone());
+            log.note_secret(Some(id.clone()));
             SecretId::new(&id)?;
         }
         return Err(ApiError::client(
@@ -211,7 +325,7 @@ async fn serve(
     };
 
     let context = RequestContext::new(principal)
-        .with_request_id(request_id.clone())
+        .with_request_id(log.request_id.clone())
         .with_region(region);
     let session = state.store.session(context);
     let work = move || {
@@ -220,20 +334,39 @@ async fn serve(
             secret: None,
         };
         let result = handler(&mut call, &body);
-        wipe(body);
         (result, call.secret)
     };
-    // Reads take microseconds and no lock shared with writers: they run on the worker thread.
-    // Writes wait for the writer lock and an fsync: they run on the blocking pool.
-    let (result, secret) = if READS.contains(&operation) {
+    let (result, secret) = if INLINE.contains(&name) {
         work()
     } else {
-        tokio::task::spawn_blocking(work)
-            .await
+        // A write goes on even if the client goes away: say so in the log when it ends.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let request_id = log.request_id.clone();
+        tokio::task::spawn_blocking(move || {
+            let (result, secret) = work();
+            if let Err((result, secret)) = tx.send((result, secret)) {
+                let status = result.as_ref().map_or_else(|e| e.status.as_u16(), |_| 200);
+                tracing::warn!(
+                    request_id = request_id.as_str(),
+                    operation = name,
+                    secret = secret.as_deref().unwrap_or("-"),
+                    status,
+                    "request completed after the client went away"
+                );
+            }
+        });
+        rx.await
             .map_err(|_| ApiError::internal("The request could not be completed."))?
     };
-    outcome.secret = secret;
+    log.note_secret(secret);
     result
+}
+
+/// At most 128 characters of a caller's text, for an error message.
+fn shorten(text: &str) -> &str {
+    text.char_indices()
+        .nth(128)
+        .map_or(text, |(cut, _)| text.get(..cut).unwrap_or(text))
 }
 
 fn anonymous() -> Principal {
@@ -247,6 +380,7 @@ async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes,
         status: StatusCode::PAYLOAD_TOO_LARGE,
         code: "RequestEntityTooLargeException".into(),
         message: format!("The request body is larger than this server's limit of {max} bytes."),
+        detail: None,
     };
     if let Some(len) = headers.get(header::CONTENT_LENGTH) {
         let len = len
@@ -258,18 +392,20 @@ async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes,
             return Err(too_large());
         }
     }
-    match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(_) => Err(ApiError::serialization(
+    match tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, max).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(_)) => Err(ApiError::serialization(
             "The request body could not be read.",
         )),
-    }
-}
-
-/// Wipes a request body (it may hold a secret value) when no one else holds it.
-fn wipe(body: Bytes) {
-    if let Ok(mut bytes) = body.try_into_mut() {
-        zeroize::Zeroize::zeroize(bytes.as_mut());
+        Err(_) => Err(ApiError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "RequestTimeoutException".into(),
+            message: format!(
+                "The request body did not arrive within {} seconds.",
+                BODY_READ_TIMEOUT.as_secs()
+            ),
+            detail: None,
+        }),
     }
 }

@@ -18,6 +18,7 @@ pub struct ServerState {
     pub(crate) credentials: Option<Arc<Credentials>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) max_body_bytes: usize,
+    pub(crate) accept_any_host: bool,
 }
 
 impl fmt::Debug for ServerState {
@@ -41,6 +42,7 @@ impl ServerState {
             credentials: None,
             clock: Arc::new(SystemClock),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            accept_any_host: false,
         }
     }
 
@@ -59,6 +61,15 @@ impl ServerState {
     /// The largest request body accepted; larger ones get HTTP 413 before they are read.
     pub fn with_max_body_bytes(mut self, max: usize) -> Self {
         self.max_body_bytes = max;
+        self
+    }
+
+    /// With authentication off, also accept requests whose `Host` is not a loopback name (for a
+    /// server deliberately reachable from other machines without authentication). NO SECURITY:
+    /// without it, a request naming another host is refused, which stops web pages from reaching
+    /// the server through DNS rebinding. Requests with an `Origin` header are refused either way.
+    pub fn dangerous_accept_any_host(mut self) -> Self {
+        self.accept_any_host = true;
         self
     }
 

@@ -19,6 +19,11 @@ use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_strongroom");
 
+/// Makes a file readable by its owner only, as a credentials file must be.
+fn private(path: &Path) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 struct Running {
     child: Child,
     url: String,
@@ -159,6 +164,7 @@ async fn config_file_settings_apply_and_flags_win() {
         ),
     )
     .unwrap();
+    private(&dir.path().join("creds.txt"));
     std::fs::write(
         dir.path().join("strongroom.toml"),
         "listen = \"127.0.0.1:1\"\ndata = \"cfg-data\"\nregion = \"ap-south-1\"\naccount_id = \"123456789012\"\ncredentials = \"creds.txt\"\n",
@@ -277,7 +283,27 @@ async fn bad_settings_are_clear_errors() {
         "{err}"
     );
 
+    // A credentials file others can read is refused, naming the fix.
+    std::fs::write(dir.path().join("creds"), "AKID secret-key-words alice\n").unwrap();
+    std::fs::set_permissions(
+        dir.path().join("creds"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--credentials"])
+        .arg(dir.path().join("creds"))
+        .current_dir(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("chmod 600"), "{err}");
+    assert!(!err.contains("secret-key-words"), "{err}");
+
     std::fs::write(dir.path().join("creds"), "AKID only-two-words\n").unwrap();
+    private(&dir.path().join("creds"));
     let out = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--credentials"])
         .arg(dir.path().join("creds"))

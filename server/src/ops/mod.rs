@@ -39,26 +39,31 @@ pub(crate) struct Call {
 /// An operation: the request body in, the response body out.
 pub(crate) type Handler = fn(&mut Call, &[u8]) -> Result<Vec<u8>, ApiError>;
 
-/// The handler of an operation named in `X-Amz-Target`, if this server implements it.
-pub(crate) fn handler(operation: &str) -> Option<Handler> {
-    Some(match operation {
-        "BatchGetSecretValue" => batch_get_secret_value::call,
-        "CreateSecret" => create_secret::call,
-        "DeleteSecret" => delete_secret::call,
-        "DescribeSecret" => describe_secret::call,
-        "GetRandomPassword" => get_random_password::call,
-        "GetSecretValue" => get_secret_value::call,
-        "ListSecretVersionIds" => list_secret_version_ids::call,
-        "ListSecrets" => list_secrets::call,
-        "PutSecretValue" => put_secret_value::call,
-        "RestoreSecret" => restore_secret::call,
-        "RotateSecret" => rotate_secret::call,
-        "TagResource" => tag_resource::call,
-        "UntagResource" => untag_resource::call,
-        "UpdateSecret" => update_secret::call,
-        "UpdateSecretVersionStage" => update_secret_version_stage::call,
+/// The canonical name and the handler of an operation named in `X-Amz-Target`, if this server
+/// implements it.
+pub(crate) fn handler(operation: &str) -> Option<(&'static str, Handler)> {
+    let found: (&'static str, Handler) = match operation {
+        "BatchGetSecretValue" => ("BatchGetSecretValue", batch_get_secret_value::call),
+        "CreateSecret" => ("CreateSecret", create_secret::call),
+        "DeleteSecret" => ("DeleteSecret", delete_secret::call),
+        "DescribeSecret" => ("DescribeSecret", describe_secret::call),
+        "GetRandomPassword" => ("GetRandomPassword", get_random_password::call),
+        "GetSecretValue" => ("GetSecretValue", get_secret_value::call),
+        "ListSecretVersionIds" => ("ListSecretVersionIds", list_secret_version_ids::call),
+        "ListSecrets" => ("ListSecrets", list_secrets::call),
+        "PutSecretValue" => ("PutSecretValue", put_secret_value::call),
+        "RestoreSecret" => ("RestoreSecret", restore_secret::call),
+        "RotateSecret" => ("RotateSecret", rotate_secret::call),
+        "TagResource" => ("TagResource", tag_resource::call),
+        "UntagResource" => ("UntagResource", untag_resource::call),
+        "UpdateSecret" => ("UpdateSecret", update_secret::call),
+        "UpdateSecretVersionStage" => (
+            "UpdateSecretVersionStage",
+            update_secret_version_stage::call,
+        ),
         _ => return None,
-    })
+    };
+    Some(found)
 }
 
 /// Secrets Manager operations of the AWS model that this server does not implement (yet). They
