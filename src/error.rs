@@ -1,6 +1,7 @@
 //! The one public error type, with a stable kind that maps to the AWS error name.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::crypto::ProviderError;
 use crate::storage::{DecodeError, StorageError};
@@ -129,6 +130,10 @@ pub enum Error {
     /// An earlier commit failed to become durable; the store refuses writes until it is reopened.
     #[error("the store refuses writes after a failed commit; reopen it")]
     Poisoned,
+    /// The error of a read that several callers of a [`crate::SecretCache`] waited on together;
+    /// its kind and message are those of the original.
+    #[error(transparent)]
+    Shared(Arc<Error>),
 }
 
 impl Error {
@@ -147,6 +152,7 @@ impl Error {
             Self::KeyProvider(_) | Self::Storage(_) | Self::Corrupt(_) | Self::Poisoned => {
                 ErrorKind::InternalServiceError
             }
+            Self::Shared(e) => e.kind(),
         }
     }
 

@@ -27,6 +27,7 @@
 
 #![forbid(unsafe_code)]
 
+mod cache;
 mod clock;
 mod crypto;
 mod error;
@@ -39,6 +40,10 @@ mod versions;
 
 #[cfg(any(test, feature = "test-util"))]
 pub use clock::ManualClock;
+pub use cache::{
+    Attempt, CacheStats, CachedSecret, CredentialError, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL,
+    SecretCache, SecretCacheBuilder, SecretSource, VersionSelector,
+};
 pub use clock::{Clock, SystemClock};
 pub use crypto::{DataKey, KeyId, KeyProvider, LocalKeyProvider, ProviderError, WrappedKey};
 #[cfg(any(test, feature = "test-util"))]

@@ -11,7 +11,7 @@ use std::fmt;
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use lru::LruCache;
@@ -64,6 +64,15 @@ struct Inner {
     key_cache: Mutex<KeyCache>,
     /// The last access day this process recorded per secret / version, to write it once a day.
     accessed: Mutex<HashMap<Vec<u8>, u64>>,
+    /// Told of every committed change before the commit returns (the caches over this store).
+    listeners: RwLock<Vec<Weak<dyn ChangeListener>>>,
+}
+
+/// Something in this process that must hear of every committed change to a secret before the
+/// call that made it returns.
+pub(crate) trait ChangeListener: Send + Sync {
+    /// The secrets stored under these `Secrets` keys (region and name) changed.
+    fn secrets_changed(&self, keys: &[&[u8]]);
 }
 
 /// Value key -> (the wrapped bytes the key was unwrapped from, the unwrapped key).
@@ -165,12 +174,29 @@ impl StoreBuilder {
                 poisoned: AtomicBool::new(false),
                 key_cache: Mutex::new(LruCache::new(capacity)),
                 accessed: Mutex::new(HashMap::new()),
+                listeners: RwLock::new(Vec::new()),
             }),
         })
     }
 }
 
 impl SecretStore {
+    /// Registers a listener for committed changes (dropped listeners are forgotten).
+    pub(crate) fn subscribe(&self, listener: Weak<dyn ChangeListener>) {
+        let mut listeners = self
+            .inner
+            .listeners
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        listeners.retain(|l| l.strong_count() > 0);
+        listeners.push(listener);
+    }
+
+    /// The store's clock.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
     /// Opens or creates a store in the folder `path`, on sled; data keys are wrapped by `provider`.
     pub fn builder(path: impl AsRef<Path>, provider: Arc<dyn KeyProvider>) -> StoreBuilder {
         Self::builder_on(BackendChoice::Path(path.as_ref().to_path_buf()), provider)
@@ -277,6 +303,11 @@ impl Session {
 
     fn inner(&self) -> &Inner {
         &self.store.inner
+    }
+
+    /// The store this session reads and writes.
+    pub(crate) fn store(&self) -> &SecretStore {
+        &self.store
     }
 
     pub(crate) fn region(&self) -> &Region {
@@ -398,7 +429,33 @@ impl Session {
                 cache.pop(&op.key);
             }
         }
+        drop(cache);
+        self.notify(change);
         Ok(())
+    }
+
+    /// Tells the listeners which secrets a commit changed.
+    fn notify(&self, change: &Commit) {
+        let listeners = self
+            .inner()
+            .listeners
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        if listeners.is_empty() {
+            return;
+        }
+        let keys: Vec<&[u8]> = [&change.prepare, &change.commit, &change.cleanup]
+            .into_iter()
+            .flat_map(|batch| batch.ops())
+            .filter(|op| op.keyspace == Keyspace::Secrets)
+            .map(|op| op.key.as_slice())
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        for listener in listeners.iter().filter_map(Weak::upgrade) {
+            listener.secrets_changed(&keys);
+        }
     }
 
     /// Seals `value` for version `version` of the secret `arn` under a fresh data key.
