@@ -95,6 +95,8 @@ pub struct CacheStats {
     pub misses: u64,
     /// Reads of the source (one per single-flight group).
     pub loads: u64,
+    /// Reads that waited for another caller's read of the source instead of making their own.
+    pub coalesced: u64,
     /// Reads of the source that failed.
     pub errors: u64,
     /// Stale values served after a failed refresh.
@@ -149,7 +151,8 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for CredentialError<E> {}
 /// - One entry per secret, however it is named (name, ARN, partial ARN), holding each version or
 ///   stage read; at most `capacity` secrets (default 1,000), the least recently used dropped
 ///   first (at millisecond granularity; ties go to the secret cached first).
-/// - Callers missing the same entry at the same time share one read of the source.
+/// - Callers missing the same entry at the same time share one read of the source (never one
+///   that began before a change this cache has since heard of).
 /// - A failed read never restarts the TTL. After one, the expired value is served, marked stale,
 ///   only if the failure is a fault of the source (not, say, a deleted secret) and the value
 ///   expired less than `max_stale` ago (default 0: never).
@@ -316,6 +319,31 @@ impl SecretCache {
         }
     }
 
+    /// Reads a version of a secret and lends it to `read`, without copying it or touching a
+    /// shared reference count on a hit: the fastest way to use a value that is needed only for
+    /// a moment. `read` gets the version and whether it is stale (see [`CachedSecret::is_stale`]).
+    pub fn with_secret_value<R>(
+        &self,
+        id: &SecretId,
+        selector: &VersionSelector,
+        read: impl FnOnce(&GetSecretValueOutput, bool) -> R,
+    ) -> Result<R> {
+        let inner = &*self.inner;
+        let now = inner.clock.now();
+        {
+            let table = inner.table.load();
+            if let Some(slot) = table.slots.get(&KeyRef { id, selector }) {
+                slot.secret.touch(now);
+                if inner.is_fresh(&slot.cached, now) {
+                    inner.stats.hits.add();
+                    return Ok(read(&slot.cached.output, false));
+                }
+            }
+        }
+        let got = self.get(id, selector)?;
+        Ok(read(got.output(), got.is_stale()))
+    }
+
     /// Runs `call` with the secret's `AWSCURRENT` credential and, when the target refuses it,
     /// refreshes and tries once more: the pattern that keeps readers working through a rotation.
     ///
@@ -356,13 +384,16 @@ impl SecretCache {
 
     /// Drops every cached version of the secret that `id` names (as cached under any name).
     pub fn invalidate(&self, id: &SecretId) {
+        // Matched by name too, so that an id the secret was not read under (its ARN, say) also
+        // drops it. This may drop more than needed (the same name in another region), never less.
+        let name = id.name_part();
         let keys: Vec<Vec<u8>> = self
             .inner
             .table
             .load()
             .slots
             .iter()
-            .filter(|(k, _)| &k.id == id)
+            .filter(|(k, slot)| &k.id == id || name.as_ref() == Some(&slot.cached.output.name))
             .map(|(_, slot)| slot.secret.key.clone())
             .collect();
         for key in keys {
@@ -395,6 +426,7 @@ impl SecretCache {
             hits: s.hits.sum(),
             misses: s.misses.sum(),
             loads: s.loads.sum(),
+            coalesced: s.coalesced.sum(),
             errors: s.errors.sum(),
             stale_served: s.stale_served.sum(),
             evictions: s.evictions.sum(),
@@ -541,20 +573,27 @@ impl Inner {
             {
                 return Ok(slot.cached.output.clone());
             }
+            let epoch = self.epoch.load(Ordering::SeqCst);
             match flights.get(&owned) {
-                Some(f) => (f.clone(), false),
-                None => {
-                    let f = Arc::new(Flight::default());
+                // Joined only if no change was heard since it began: a load that began before a
+                // commit returned may return the value that commit replaced.
+                Some(f) if f.epoch == epoch => (f.clone(), false),
+                _ => {
+                    let f = Arc::new(Flight::new(epoch));
                     flights.insert(owned.clone(), f.clone());
                     (f, true)
                 }
             }
         };
         if !leader {
+            self.stats.coalesced.add();
             return match flight.wait() {
                 Some(result) => result.map_err(Error::Shared),
                 // The leader's read panicked: read on our own.
-                None => self.read_source(owned, now).map_err(Error::Shared),
+                None => {
+                    let epoch = self.epoch.load(Ordering::SeqCst);
+                    self.read_source(owned, now, epoch).map_err(Error::Shared)
+                }
             };
         }
         let mut finisher = FlightFinisher {
@@ -563,17 +602,19 @@ impl Inner {
             flight,
             done: false,
         };
-        let result = self.read_source(owned, now);
+        let result = self.read_source(owned, now, finisher.flight.epoch);
         finisher.finish(result.clone());
         result.map_err(Error::Shared)
     }
 
+    /// Reads the source and caches the value unless a change was heard since `epoch` (read
+    /// before this read began).
     fn read_source(
         &self,
         key: Arc<Key>,
         now: SystemTime,
+        epoch: u64,
     ) -> std::result::Result<Arc<GetSecretValueOutput>, Arc<Error>> {
-        let epoch = self.epoch.load(Ordering::SeqCst);
         self.stats.loads.add();
         let mut input = GetSecretValueInput::new(key.id.clone());
         match &key.selector {
@@ -688,14 +729,23 @@ impl ChangeListener for Inner {
 type FlightResult = std::result::Result<Arc<GetSecretValueOutput>, Arc<Error>>;
 
 /// One read of the source that other callers wait for.
-#[derive(Default)]
 struct Flight {
+    /// The cache's epoch when the read began.
+    epoch: u64,
     /// `None` until the read ends; `Some(None)` if the reader panicked.
     outcome: Mutex<Option<Option<FlightResult>>>,
     done: Condvar,
 }
 
 impl Flight {
+    fn new(epoch: u64) -> Self {
+        Self {
+            epoch,
+            outcome: Mutex::new(None),
+            done: Condvar::new(),
+        }
+    }
+
     fn wait(&self) -> Option<FlightResult> {
         let mut outcome = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
@@ -725,11 +775,19 @@ impl FlightFinisher<'_> {
 
     fn end(&mut self, result: Option<FlightResult>) {
         self.done = true;
-        self.inner
+        let mut flights = self
+            .inner
             .flights
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.key);
+            .unwrap_or_else(PoisonError::into_inner);
+        // A later flight may have replaced this one (after a change): leave that one in place.
+        if flights
+            .get(&self.key)
+            .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
+        {
+            flights.remove(&self.key);
+        }
+        drop(flights);
         *self
             .flight
             .outcome
@@ -753,6 +811,7 @@ struct Stats {
     hits: Counter,
     misses: Counter,
     loads: Counter,
+    coalesced: Counter,
     errors: Counter,
     stale_served: Counter,
     evictions: Counter,

@@ -38,12 +38,12 @@ mod storage;
 mod store;
 mod versions;
 
-#[cfg(any(test, feature = "test-util"))]
-pub use clock::ManualClock;
 pub use cache::{
     Attempt, CacheStats, CachedSecret, CredentialError, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL,
     SecretCache, SecretCacheBuilder, SecretSource, VersionSelector,
 };
+#[cfg(any(test, feature = "test-util"))]
+pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
 pub use crypto::{DataKey, KeyId, KeyProvider, LocalKeyProvider, ProviderError, WrappedKey};
 #[cfg(any(test, feature = "test-util"))]
