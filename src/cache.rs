@@ -58,24 +58,24 @@ impl VersionSelector {
 /// A value read through the cache.
 #[derive(Clone, Debug)]
 pub struct CachedSecret {
-    output: Arc<GetSecretValueOutput>,
+    output: Arc<Handle>,
     stale: bool,
 }
 
 impl CachedSecret {
     /// The version read: ARN, name, version id, labels and the value.
     pub fn output(&self) -> &GetSecretValueOutput {
-        &self.output
+        &self.output.0
     }
 
     /// The value (wiped from memory when the last copy of this read is dropped).
     pub fn value(&self) -> &SecretValue {
-        &self.output.value
+        &self.output.0.value
     }
 
     /// The version id.
     pub fn version_id(&self) -> &VersionId {
-        &self.output.version_id
+        &self.output.0.version_id
     }
 
     /// Whether this value is past its TTL: it was served because a refresh failed and it was
@@ -291,7 +291,7 @@ impl SecretCache {
                     if inner.is_fresh(&slot.cached, now) {
                         inner.stats.hits.add();
                         return Ok(CachedSecret {
-                            output: slot.cached.output.clone(),
+                            output: slot.cached.handle(),
                             stale: false,
                         });
                     }
@@ -303,14 +303,14 @@ impl SecretCache {
         inner.stats.misses.add();
         match self.inner.load(key, now) {
             Ok(output) => Ok(CachedSecret {
-                output,
+                output: Arc::new(Handle(output)),
                 stale: false,
             }),
             Err(e) => match expired {
                 Some(old) if e.kind().is_fault() && inner.within_max_stale(&old, now) => {
                     inner.stats.stale_served.add();
                     Ok(CachedSecret {
-                        output: old.output.clone(),
+                        output: old.handle(),
                         stale: true,
                     })
                 }
@@ -515,7 +515,9 @@ struct SecretEntry {
 
 impl SecretEntry {
     fn touch(&self, now: SystemTime) {
-        let ms = clock::to_millis(now);
+        let ms = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() * 1000 + u64::from(d.subsec_millis()));
         if self.last_used.load(Ordering::Relaxed) < ms {
             self.last_used.store(ms, Ordering::Relaxed);
         }
@@ -524,7 +526,50 @@ impl SecretEntry {
 
 struct Cached {
     output: Arc<GetSecretValueOutput>,
-    fetched_at: SystemTime,
+    /// Served from memory until then.
+    fresh_until: SystemTime,
+    /// Served as stale after a failed refresh until then.
+    stale_until: SystemTime,
+    /// One handle per stripe of threads, each with its own reference count on its own cache
+    /// line, so that threads reading the same value do not contend on one counter.
+    handles: [Arc<Handle>; STRIPES],
+}
+
+/// A handle on a cached value: its reference count alone on a cache line.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Handle(Arc<GetSecretValueOutput>);
+
+impl Cached {
+    fn new(
+        output: Arc<GetSecretValueOutput>,
+        fetched_at: SystemTime,
+        ttl: Duration,
+        max_stale: Duration,
+    ) -> Self {
+        let far = |d: Duration| {
+            fetched_at.checked_add(d).unwrap_or_else(|| {
+                // Beyond what SystemTime can hold: some 8,700 years from the epoch will do.
+                std::time::UNIX_EPOCH
+                    .checked_add(Duration::from_secs(1 << 38))
+                    .unwrap_or(fetched_at)
+            })
+        };
+        Self {
+            handles: std::array::from_fn(|_| Arc::new(Handle(output.clone()))),
+            fresh_until: far(ttl),
+            stale_until: far(ttl.saturating_add(max_stale)),
+            output,
+        }
+    }
+
+    /// This thread's handle.
+    fn handle(&self) -> Arc<Handle> {
+        match self.handles.get(stripe()) {
+            Some(h) => h.clone(),
+            None => Arc::new(Handle(self.output.clone())),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -552,11 +597,11 @@ impl Inner {
     }
 
     fn is_fresh(&self, cached: &Cached, now: SystemTime) -> bool {
-        now < cached.fetched_at + self.ttl
+        now < cached.fresh_until
     }
 
     fn within_max_stale(&self, cached: &Cached, now: SystemTime) -> bool {
-        now < cached.fetched_at + self.ttl + self.max_stale
+        now < cached.stale_until
     }
 
     /// Reads the source, once for all callers missing the same key at the same time.
@@ -674,10 +719,12 @@ impl Inner {
             key,
             Slot {
                 secret: owned.entry.clone(),
-                cached: Arc::new(Cached {
-                    output: out.clone(),
+                cached: Arc::new(Cached::new(
+                    out.clone(),
                     fetched_at,
-                }),
+                    self.ttl,
+                    self.max_stale,
+                )),
             },
         );
         while writer.secrets.len() > self.capacity {
@@ -827,16 +874,20 @@ struct Stripe(AtomicU64);
 #[derive(Default)]
 struct Counter([Stripe; STRIPES]);
 
+/// This thread's stripe: threads are spread over the stripes in the order they first ask.
+fn stripe() -> usize {
+    thread_local! {
+        static STRIPE: usize = {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES
+        };
+    }
+    STRIPE.with(|s| *s)
+}
+
 impl Counter {
     fn add(&self) {
-        thread_local! {
-            static STRIPE: usize = {
-                static NEXT: AtomicUsize = AtomicUsize::new(0);
-                NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES
-            };
-        }
-        let i = STRIPE.with(|s| *s);
-        if let Some(stripe) = self.0.get(i) {
+        if let Some(stripe) = self.0.get(stripe()) {
             stripe.0.fetch_add(1, Ordering::Relaxed);
         }
     }
