@@ -641,6 +641,87 @@ mod tests {
         );
     }
 
+    /// A ListSecrets request signed by the `aws-sigv4` crate, as the verifier receives it.
+    fn signed_request(
+        secret: &str,
+        region: &str,
+        now: SystemTime,
+    ) -> (Method, Uri, HeaderMap, Vec<u8>) {
+        let body = b"{}".to_vec();
+        let mut request = http::Request::post("/")
+            .header("host", "127.0.0.1:7320")
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", "secretsmanager.ListSecrets")
+            .body(body.clone())
+            .unwrap();
+        let identity: aws_smithy_runtime_api::client::identity::Identity =
+            aws_credential_types::Credentials::new("AKID", secret, None, None, "unit").into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(region)
+            .name(SERVICE)
+            .time(now)
+            .settings(aws_sigv4::http_request::SigningSettings::default())
+            .build()
+            .unwrap()
+            .into();
+        let headers: Vec<(&str, &str)> = request
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.to_str().unwrap()))
+            .collect();
+        let signable = aws_sigv4::http_request::SignableRequest::new(
+            "POST",
+            "/",
+            headers.into_iter(),
+            aws_sigv4::http_request::SignableBody::Bytes(&body),
+        )
+        .unwrap();
+        let (instructions, _) = aws_sigv4::http_request::sign(signable, &params)
+            .unwrap()
+            .into_parts();
+        instructions.apply_to_request_http1x(&mut request);
+        let (parts, body) = request.into_parts();
+        (parts.method, parts.uri, parts.headers, body)
+    }
+
+    #[test]
+    fn only_a_verified_signature_fills_the_signing_key_cache() {
+        let creds = Credentials::new().with_key("AKID", "the-secret", Principal::system());
+        let cached = || creds.signing_keys.lock().unwrap().len();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000);
+        let verify_with = |secret: &str, region: &str| {
+            let (method, uri, headers, body) = signed_request(secret, region, now);
+            verify(&creds, &method, &uri, &headers, &body, now).map(|v| v.region)
+        };
+
+        // Wrong secret keys, each in another region: refused, and nothing kept.
+        for region in ["us-east-1", "eu-west-1", "ap-south-1"] {
+            let err = verify_with("not-the-secret", region).unwrap_err();
+            assert_eq!(err.code, "InvalidSignatureException");
+        }
+        assert_eq!(cached(), 0);
+        // Regions that cannot exist: refused before any key is derived, even with the right key.
+        for region in ["Not_A_Region", &"a".repeat(300)] {
+            let err = verify_with("the-secret", region).unwrap_err();
+            assert_eq!(
+                err.message,
+                "Credential should be scoped to a valid region."
+            );
+        }
+        assert_eq!(cached(), 0);
+
+        // A valid signature keeps its key, once.
+        assert_eq!(verify_with("the-secret", "us-east-1").unwrap(), "us-east-1");
+        assert_eq!(cached(), 1);
+        assert_eq!(verify_with("the-secret", "us-east-1").unwrap(), "us-east-1");
+        assert_eq!(cached(), 1);
+        // A cached key does not let a wrong secret through.
+        let err = verify_with("not-the-secret", "us-east-1").unwrap_err();
+        assert_eq!(err.code, "InvalidSignatureException");
+        assert_eq!(cached(), 1);
+    }
+
     #[test]
     fn parses_both_credential_file_forms_and_hides_secrets() {
         let lines =

@@ -66,7 +66,7 @@ pub async fn run(
         } => {
             tracing::warn!(
                 grace_secs = SHUTDOWN_GRACE.as_secs(),
-                "requests still in flight after the grace period: closing their connections"
+                "requests still in flight after the grace period: no longer waiting for them (they end with the runtime)"
             );
         }
     }

@@ -1,6 +1,8 @@
 //! The `strongroom` binary: `serve` prints the bound address first, creates its data folder and a
 //! 0600 key file, reads a TOML config (flags win), refuses to serve without authentication on a
-//! non-loopback address unless forced, and on SIGTERM stops cleanly with every write on disk.
+//! non-loopback address unless forced, and on SIGTERM stops cleanly with every write on disk. Its
+//! request log names operations, secrets and statuses, never values or keys, and copies no more
+//! than a bounded length of what a caller sent.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -333,4 +335,216 @@ async fn bad_settings_are_clear_errors() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--region"));
+}
+
+/// Writes a 0600 credentials file with the test access key in `dir`, and returns its path.
+fn test_credentials_file(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("creds.txt");
+    std::fs::write(
+        &path,
+        format!(
+            "{} {} {}\n",
+            common::ACCESS_KEY_ID,
+            common::SECRET_ACCESS_KEY,
+            common::PRINCIPAL
+        ),
+    )
+    .unwrap();
+    private(&path);
+    path
+}
+
+/// Sends raw bytes to the server at `url` and reads until it closes the connection.
+async fn raw_exchange(url: &str, request: &[u8]) -> String {
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stream, request)
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// The log lines about requests (one per request) that mention `needle`.
+fn request_lines<'a>(log: &'a str, needle: &str) -> Vec<&'a str> {
+    log.lines()
+        .filter(|l| l.contains("request_id=") && l.contains(needle))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_request_log_names_requests_but_never_values_or_keys() {
+    use aws_sdk_secretsmanager::primitives::Blob;
+    use base64::Engine as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let creds = test_credentials_file(dir.path());
+    let data = dir.path().join("data");
+    let running = serve(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            data.to_str().unwrap(),
+            "--credentials",
+            creds.to_str().unwrap(),
+        ],
+        dir.path(),
+    )
+    .await;
+    let c = client(&running.url, "us-east-1");
+    let name = "log/checked-secret";
+    let created = "created-value-7f3a9c-SHOULD-NOT-BE-LOGGED";
+    let put = "put-string-value-2b8e41-SHOULD-NOT-BE-LOGGED";
+    let binary: &[u8] = b"put-binary-value-d40c5e\x00\x01\xfe\xff-SHOULD-NOT-BE-LOGGED";
+    let updated = "updated-value-91cd77-SHOULD-NOT-BE-LOGGED";
+
+    c.create_secret()
+        .name(name)
+        .secret_string(created)
+        .send()
+        .await
+        .unwrap();
+    c.put_secret_value()
+        .secret_id(name)
+        .secret_string(put)
+        .send()
+        .await
+        .unwrap();
+    c.put_secret_value()
+        .secret_id(name)
+        .secret_binary(Blob::new(binary))
+        .send()
+        .await
+        .unwrap();
+    let got = c.get_secret_value().secret_id(name).send().await.unwrap();
+    assert_eq!(got.secret_binary().map(Blob::as_ref), Some(binary));
+    c.update_secret()
+        .secret_id(name)
+        .secret_string(updated)
+        .send()
+        .await
+        .unwrap();
+    let got = c.get_secret_value().secret_id(name).send().await.unwrap();
+    assert_eq!(got.secret_string(), Some(updated));
+    let batch = c
+        .batch_get_secret_value()
+        .secret_id_list(name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(batch.secret_values()[0].secret_string(), Some(updated));
+
+    // Signed with a wrong secret key: refused.
+    let wrong_key = "a-wrong-secret-access-key-SHOULD-NOT-BE-LOGGED";
+    let wrong = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .endpoint_url(&running.url)
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                common::ACCESS_KEY_ID,
+                wrong_key,
+                None,
+                None,
+                "binary-test",
+            ))
+            .build(),
+    );
+    let err = wrong
+        .get_secret_value()
+        .secret_id(name)
+        .send()
+        .await
+        .unwrap_err();
+    let err = common::failure(err);
+    assert_eq!(err.code, "InvalidSignatureException", "{err:?}");
+
+    // A secret id of 5,000 characters (refused as invalid) is cut in the log.
+    let long_id = "q".repeat(5000);
+    let err = c
+        .get_secret_value()
+        .secret_id(&long_id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(common::failure(err).status, 400);
+
+    // An X-Amz-Target of 5,000 characters, unknown: logged as "unknown", not copied.
+    let addr = running.url.strip_prefix("http://").unwrap().to_owned();
+    let long_target = format!("secretsmanager.{}", "Z".repeat(5000));
+    let response = raw_exchange(
+        &running.url,
+        format!(
+            "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: {long_target}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+
+    let (status, log) = terminate(running).await;
+    assert!(status.success(), "{status}: {log}");
+
+    // No value, in any form, and no secret key.
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for value in [created, put, updated] {
+        assert!(!log.contains(value), "a value in the log: {log}");
+        assert!(
+            !log.contains(&b64.encode(value)),
+            "a value in the log: {log}"
+        );
+    }
+    assert!(
+        !log.contains(&b64.encode(binary)),
+        "a value in the log: {log}"
+    );
+    assert!(
+        !log.contains("put-binary-value"),
+        "a value in the log: {log}"
+    );
+    assert!(!log.contains("SHOULD-NOT-BE-LOGGED"), "{log}");
+    assert!(
+        !log.contains(common::SECRET_ACCESS_KEY),
+        "the secret key in the log: {log}"
+    );
+    assert!(!log.contains(wrong_key), "{log}");
+
+    // But each request has its line, with its operation, secret name and status.
+    for (operation, count) in [
+        ("CreateSecret", 1),
+        ("PutSecretValue", 2),
+        ("UpdateSecret", 1),
+        ("GetSecretValue", 2),
+        ("BatchGetSecretValue", 1),
+    ] {
+        let lines: Vec<&str> = request_lines(&log, &format!("operation=\"{operation}\""))
+            .into_iter()
+            .filter(|l| l.contains("status=200"))
+            .collect();
+        assert_eq!(lines.len(), count, "{operation}: {log}");
+        if operation != "BatchGetSecretValue" {
+            assert!(lines.iter().all(|l| l.contains(name)), "{operation}: {log}");
+            assert!(lines.iter().all(|l| l.contains(common::PRINCIPAL)), "{log}");
+        }
+    }
+    let refused = request_lines(&log, "InvalidSignatureException");
+    assert_eq!(refused.len(), 1, "{log}");
+    assert!(refused[0].contains("status=400"), "{log}");
+
+    // The long id: cut to 256 characters.
+    assert!(
+        !log.contains(&"q".repeat(257)),
+        "a 5,000-character id in the log"
+    );
+    let cut = request_lines(&log, &"q".repeat(256));
+    assert_eq!(cut.len(), 1, "{log}");
+    assert!(cut[0].contains(&format!("{}...", "q".repeat(256))), "{log}");
+
+    // The long target: "unknown", and none of it in the log.
+    assert!(!log.contains(&"Z".repeat(100)), "the target in the log");
+    let unknown = request_lines(&log, "operation=\"unknown\"");
+    assert_eq!(unknown.len(), 1, "{log}");
+    assert!(unknown[0].contains("status=400"), "{log}");
 }

@@ -1,6 +1,7 @@
 //! Malformed requests over raw HTTP: each gets the AWS error a real endpoint gives (status,
 //! `__type`, a message that says what is wrong), every answer carries the protocol headers, and
-//! the server keeps serving good requests afterwards.
+//! the server keeps serving good requests afterwards. Bodies over the limit are refused before
+//! they arrive, and with authentication off, requests a web page could send are refused.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,6 +10,8 @@
 )]
 
 mod common;
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use common::{RawResponse, TestServer, call_raw, chunked, full, json_request, send_raw};
@@ -281,6 +284,72 @@ async fn a_chunked_body_over_the_limit_is_refused() {
     }
 }
 
+/// Writes `bytes` on a new connection to `server`.
+async fn connect_and_send(server: &TestServer, bytes: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt as _;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    stream.flush().await.unwrap();
+    stream
+}
+
+/// Reads a 413 that must come although the client has not sent (all of) the body, and checks
+/// that it closes the connection: the unread body cannot carry another request.
+async fn assert_refused_before_the_body(stream: &mut tokio::net::TcpStream, limit: usize) {
+    let response = tokio::time::timeout(Duration::from_secs(10), common::read_response(stream))
+        .await
+        .expect("no answer while the body is still owed: the server waits for the body");
+    response.assert_error(413, "RequestEntityTooLargeException");
+    assert!(
+        response.message().contains(&format!("{limit} bytes")),
+        "{response:?}"
+    );
+    assert_eq!(
+        response
+            .headers
+            .get(http::header::CONNECTION)
+            .map(|v| v.to_str().unwrap()),
+        Some("close"),
+        "{response:?}"
+    );
+    assert!(
+        common::closed_within(stream, Duration::from_secs(10)).await,
+        "the server kept the connection open after the 413"
+    );
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_refused_before_any_of_the_body_is_sent() {
+    let server = TestServer::start().await;
+    let addr = server.addr;
+    // Only the head: 100,000,000 bytes announced, none sent. Were the server to read the body
+    // first, no answer would ever come.
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: secretsmanager.ListSecrets\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 100000000\r\n\r\n"
+    );
+    let mut stream = connect_and_send(&server, head.as_bytes()).await;
+    assert_refused_before_the_body(&mut stream, strongroom_server::DEFAULT_MAX_BODY_BYTES).await;
+    assert_still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn a_chunked_body_is_refused_as_soon_as_it_passes_the_limit() {
+    let server = limited_server().await;
+    let addr = server.addr;
+    // 1,500 bytes in two chunks, and the body never ends (no last chunk): the refusal cannot
+    // wait for the end of the body.
+    let mut request = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: secretsmanager.ListSecrets\r\nContent-Type: application/x-amz-json-1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    for chunk in [padded_body(750), " ".repeat(750)] {
+        request.extend_from_slice(format!("{:x}\r\n{chunk}\r\n", chunk.len()).as_bytes());
+    }
+    let mut stream = connect_and_send(&server, &request).await;
+    assert_refused_before_the_body(&mut stream, 1024).await;
+    assert_still_serving(&server).await;
+}
+
 #[tokio::test]
 async fn a_chunked_request_really_has_no_content_length() {
     // The chunked helper must not let hyper compute a length, or the test above would test the
@@ -416,4 +485,101 @@ async fn with_authentication_a_signed_malformed_body_is_still_a_serialization_er
     let request = common::signable_request(&server, "DescribeSecret", r#"{"SecretId": 5}"#);
     let response = common::send_bytes(&server, request).await;
     response.assert_error(400, "MissingAuthenticationTokenException");
+}
+
+/// A ListSecrets request (authentication off) with `Host: host` and the extra `headers`.
+async fn list_with(server: &TestServer, host: &str, headers: &[(&str, &str)]) -> RawResponse {
+    let mut request = json_request(server, Some("ListSecrets"), full("{}"));
+    request
+        .headers_mut()
+        .insert(http::header::HOST, host.parse().unwrap());
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+    }
+    send_raw(server, request).await
+}
+
+#[tokio::test]
+async fn without_authentication_a_request_with_an_origin_is_refused() {
+    let server = TestServer::start().await;
+    let host = server.addr.to_string();
+    for origin in ["http://evil.example", "null", server.url.as_str()] {
+        let response = list_with(&server, &host, &[("origin", origin)]).await;
+        response.assert_error(403, "AccessDeniedException");
+        assert!(response.message().contains("Origin"), "{response:?}");
+    }
+
+    // A write from a web page does nothing.
+    let mut request = json_request(
+        &server,
+        Some("CreateSecret"),
+        full(r#"{"Name": "from-a-page", "SecretString": "v"}"#),
+    );
+    request
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    send_raw(&server, request)
+        .await
+        .assert_error(403, "AccessDeniedException");
+    let response = call_raw(&server, "DescribeSecret", r#"{"SecretId": "from-a-page"}"#).await;
+    response.assert_error(400, "ResourceNotFoundException");
+    assert_still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn without_authentication_only_a_loopback_host_is_served() {
+    let server = TestServer::start().await;
+    let port = server.addr.port();
+    for host in [
+        "evil.example".to_owned(),
+        format!("evil.example:{port}"),
+        "192.168.1.5:80".to_owned(),
+        format!("10.0.0.1:{port}"),
+        format!("localhost.evil.example:{port}"),
+        format!("127.0.0.1.evil.example:{port}"),
+        format!("[2001:db8::1]:{port}"),
+    ] {
+        let response = list_with(&server, &host, &[]).await;
+        response.assert_error(403, "AccessDeniedException");
+        assert!(
+            response.message().contains("loopback"),
+            "{host}: {response:?}"
+        );
+    }
+    for host in [
+        format!("localhost:{port}"),
+        format!("LocalHost:{port}"),
+        "localhost".to_owned(),
+        format!("127.0.0.1:{port}"),
+        "127.0.0.1".to_owned(),
+        format!("[::1]:{port}"),
+        "[::1]".to_owned(),
+    ] {
+        let response = list_with(&server, &host, &[]).await;
+        assert_eq!(response.status, 200, "{host}: {response:?}");
+    }
+
+    // No Host at all (HTTP/1.0 allows it) names no loopback host either.
+    let request = b"POST / HTTP/1.0\r\nX-Amz-Target: secretsmanager.ListSecrets\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n{}";
+    let mut stream = connect_and_send(&server, request).await;
+    let response = common::read_response(&mut stream).await;
+    response.assert_error(403, "AccessDeniedException");
+}
+
+#[tokio::test]
+async fn accepting_any_host_still_refuses_an_origin() {
+    let server =
+        TestServer::start_with(strongroom_server::ServerState::dangerous_accept_any_host).await;
+    for host in ["evil.example", "192.168.1.5:80"] {
+        let response = list_with(&server, host, &[]).await;
+        assert_eq!(response.status, 200, "{host}: {response:?}");
+        let response = list_with(&server, host, &[("origin", "http://evil.example")]).await;
+        response.assert_error(403, "AccessDeniedException");
+    }
+    let host = server.addr.to_string();
+    let response = list_with(&server, &host, &[("origin", "http://evil.example")]).await;
+    response.assert_error(403, "AccessDeniedException");
 }

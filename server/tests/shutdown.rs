@@ -1,5 +1,7 @@
 //! Graceful shutdown: once shutdown starts, new connections are refused, a request already in
-//! flight still gets its whole answer, and `run` returns after it with the store flushed.
+//! flight still gets its whole answer, and `run` returns after it with the store flushed. An idle
+//! keep-alive connection is closed at once; a client stalled in its request head holds `run` up
+//! for the grace period only.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -78,4 +80,74 @@ async fn a_request_in_flight_finishes_after_shutdown_starts() {
         ))
         .unwrap();
     assert_eq!(got.value.expose_str(), Some("written while stopping"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_keep_alive_connection_does_not_delay_shutdown() {
+    let server = common::TestServer::start().await;
+    let addr = server.addr;
+
+    // Two requests on one connection (so it is really kept alive), then nothing: idle.
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    for _ in 0..2 {
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: secretsmanager.ListSecrets\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n{{}}"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let response = common::read_response(&mut stream).await;
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(response.headers.get("connection"), None, "{response:?}");
+    }
+
+    // `run` returns promptly (well within the grace period for requests in flight)...
+    assert!(Duration::from_secs(10) < strongroom_server::SHUTDOWN_GRACE);
+    tokio::time::timeout(Duration::from_secs(10), server.stop())
+        .await
+        .unwrap_or_else(|_| panic!("run did not return within 10 s with an idle connection open"))
+        .unwrap();
+    // ... and the server closed the idle connection.
+    assert!(
+        common::closed_within(&mut stream, Duration::from_secs(10)).await,
+        "the idle connection was left open"
+    );
+}
+
+/// With the clock paused (it jumps ahead whenever every task waits), the 30-second grace period
+/// passes at once, in virtual time.
+#[tokio::test(start_paused = true)]
+async fn a_client_stalled_in_its_request_head_delays_shutdown_only_for_the_grace_period() {
+    let server = common::TestServer::start().await;
+    let addr = server.addr;
+
+    // A new connection that sends part of a request head, then nothing.
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(format!("POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Tar").as_bytes())
+        .await
+        .unwrap();
+    // Connections are accepted in order: once a later one is served, the stalled one has been
+    // accepted too (and not merely left in the listen queue, which shutdown would drop).
+    let response = common::call_raw(&server, "ListSecrets", "{}").await;
+    assert_eq!(response.status, 200, "{response:?}");
+
+    let started = tokio::time::Instant::now();
+    let stopped = tokio::spawn(server.stop());
+    let grace = strongroom_server::SHUTDOWN_GRACE;
+    // The stalled client holds `run` up (it could still complete its request)...
+    tokio::time::sleep(grace - Duration::from_secs(1)).await;
+    assert!(
+        !stopped.is_finished(),
+        "run returned with a connection in the middle of a request head"
+    );
+    // ... but only for the grace period.
+    tokio::time::timeout(Duration::from_secs(5), stopped)
+        .await
+        .unwrap_or_else(|_| panic!("run did not return after the grace period"))
+        .unwrap()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        took >= grace && took < grace + Duration::from_secs(5),
+        "{took:?}"
+    );
 }

@@ -418,3 +418,234 @@ async fn without_authentication_any_signature_is_accepted_and_its_scope_picks_th
         "{arn}"
     );
 }
+
+/// The `SignedHeaders` list of a signed request.
+fn signed_headers(request: &http::Request<bytes::Bytes>) -> Vec<String> {
+    let auth = header(request, "authorization");
+    let (_, rest) = auth.split_once("SignedHeaders=").unwrap();
+    let list = rest.split(',').next().unwrap();
+    list.split(';').map(ToOwned::to_owned).collect()
+}
+
+fn header_name(name: &str) -> http::HeaderName {
+    http::HeaderName::from_bytes(name.as_bytes()).unwrap()
+}
+
+#[tokio::test]
+async fn a_header_that_changes_the_request_must_be_signed() {
+    let (server, _clock) = server().await;
+    // Signed without the header, which is added afterwards: the signature is valid over what it
+    // covers, but the request means something it did not sign (a captured request replayed as
+    // another operation, within its 15 minutes).
+    for (name, value) in [
+        ("x-amz-target", "secretsmanager.ListSecrets"),
+        ("content-type", "application/x-amz-json-1.1"),
+        ("x-amz-foo", "bar"),
+        ("x-amz-security-token", "a-session-token"),
+    ] {
+        let mut request = list_secrets(&server);
+        request.headers_mut().remove(name);
+        sign(&mut request, &SignWith::test("us-east-1", t0()));
+        assert!(
+            !signed_headers(&request).iter().any(|h| h == name),
+            "{name} was signed"
+        );
+        request
+            .headers_mut()
+            .insert(header_name(name), value.parse().unwrap());
+        let response = send_bytes(&server, request).await;
+        response.assert_error(400, "InvalidSignatureException");
+        assert_eq!(
+            response.message(),
+            format!("'{name}' must be a 'SignedHeader' in the AWS Authorization."),
+            "{name}"
+        );
+    }
+
+    // The same headers, present when signing: signed, and accepted.
+    for (name, value) in [("x-amz-foo", "bar"), ("x-amz-user-agent", "tests/1.0")] {
+        let mut request = list_secrets(&server);
+        request
+            .headers_mut()
+            .insert(header_name(name), value.parse().unwrap());
+        sign(&mut request, &SignWith::test("us-east-1", t0()));
+        assert!(signed_headers(&request).iter().any(|h| h == name), "{name}");
+        let response = send_bytes(&server, request).await;
+        assert_eq!(response.status, 200, "{name}: {response:?}");
+    }
+}
+
+#[tokio::test]
+async fn other_headers_added_after_signing_are_still_fine() {
+    let (server, _clock) = server().await;
+    let body_hash = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"; // sha256("{}")
+    for (name, value) in [
+        ("user-agent", "some-client/1.0"),
+        ("x-custom", "anything"),
+        (
+            "x-amzn-trace-id",
+            "Root=1-5759e988-bd862e3fe1be46a994272793",
+        ),
+        // Never trusted: the server hashes the body it received, and compares.
+        ("x-amz-content-sha256", body_hash),
+    ] {
+        let mut request = list_secrets(&server);
+        sign(&mut request, &SignWith::test("us-east-1", t0()));
+        request
+            .headers_mut()
+            .insert(header_name(name), value.parse().unwrap());
+        let response = send_bytes(&server, request).await;
+        assert_eq!(response.status, 200, "{name}: {response:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_header_sent_twice_is_an_incomplete_signature() {
+    let (server, _clock) = server().await;
+    // Both copies signed: the signature is valid (over "value1,value2"), but the server would
+    // act on one of them. A GetRandomPassword must not ride along a ListSecrets signature.
+    for (name, second) in [
+        ("x-amz-target", "secretsmanager.GetRandomPassword"),
+        ("host", "secretsmanager.us-east-1.amazonaws.com"),
+        ("content-type", "application/json"),
+    ] {
+        let mut request = list_secrets(&server);
+        request
+            .headers_mut()
+            .append(header_name(name), second.parse().unwrap());
+        sign(&mut request, &SignWith::test("us-east-1", t0()));
+        assert_eq!(request.headers().get_all(name).iter().count(), 2);
+        let response = send_bytes(&server, request).await;
+        response.assert_error(400, "IncompleteSignatureException");
+        assert_eq!(
+            response.message(),
+            format!("The request has more than one '{name}' header."),
+        );
+    }
+
+    // A second X-Amz-Date (sent twice with the same value, after signing).
+    let mut request = list_secrets(&server);
+    sign(&mut request, &SignWith::test("us-east-1", t0()));
+    let date = request.headers()["x-amz-date"].clone();
+    request.headers_mut().append("x-amz-date", date);
+    let response = send_bytes(&server, request).await;
+    response.assert_error(400, "IncompleteSignatureException");
+    assert_eq!(
+        response.message(),
+        "The request has more than one 'x-amz-date' header."
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_region_is_refused_before_any_key_is_looked_at() {
+    let (server, _clock) = server().await;
+    let long = format!("us-east-{}", "1".repeat(292));
+    assert_eq!(long.len(), 300);
+    for region in ["Not_A_Region", long.as_str(), "us-east-", "useast1"] {
+        // With the right key, a wrong one, and an unknown access key id: the region is checked
+        // first, so no signing key is derived (or cached) for a region that cannot exist.
+        for (access_key_id, secret_access_key) in [
+            (common::ACCESS_KEY_ID, common::SECRET_ACCESS_KEY),
+            (common::ACCESS_KEY_ID, "not-the-secret-access-key"),
+            ("AKIDNOBODYKNOWS", "whatever"),
+        ] {
+            let mut request = list_secrets(&server);
+            let with = SignWith {
+                access_key_id,
+                secret_access_key,
+                region,
+                ..SignWith::test("us-east-1", t0())
+            };
+            sign(&mut request, &with);
+            let response = send_bytes(&server, request).await;
+            response.assert_error(400, "InvalidSignatureException");
+            assert_eq!(
+                response.message(),
+                "Credential should be scoped to a valid region.",
+                "{region:?} {access_key_id} {secret_access_key}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn signed_header_values_with_runs_of_spaces_verify() {
+    let (server, _clock) = server().await;
+    for value in [
+        "two  spaces",
+        "many     spaces   in    between",
+        "  leading and trailing  ",
+        "\"quoted   runs\"  stay  collapsed",
+    ] {
+        let mut request = list_secrets(&server);
+        request
+            .headers_mut()
+            .insert("x-amz-meta-note", value.parse().unwrap());
+        sign(&mut request, &SignWith::test("us-east-1", t0()));
+        assert!(
+            signed_headers(&request)
+                .iter()
+                .any(|h| h == "x-amz-meta-note")
+        );
+        let response = send_bytes(&server, request).await;
+        assert_eq!(response.status, 200, "{value:?}: {response:?}");
+    }
+
+    // And the collapsing is not a loophole: a value changed beyond spacing fails.
+    let mut request = list_secrets(&server);
+    request
+        .headers_mut()
+        .insert("x-amz-meta-note", "a  b".parse().unwrap());
+    sign(&mut request, &SignWith::test("us-east-1", t0()));
+    request
+        .headers_mut()
+        .insert("x-amz-meta-note", "a  c".parse().unwrap());
+    send_bytes(&server, request)
+        .await
+        .assert_error(400, "InvalidSignatureException");
+}
+
+#[tokio::test]
+async fn a_signed_header_that_is_not_utf8_is_an_incomplete_signature() {
+    let (server, _clock) = server().await;
+    let mut request = list_secrets(&server);
+    request
+        .headers_mut()
+        .insert("x-amz-meta-note", "cafe".parse().unwrap());
+    sign(&mut request, &SignWith::test("us-east-1", t0()));
+    request.headers_mut().insert(
+        "x-amz-meta-note",
+        http::HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+    );
+    let response = send_bytes(&server, request).await;
+    response.assert_error(400, "IncompleteSignatureException");
+    assert_eq!(response.message(), "A signed header is not valid UTF-8.");
+}
+
+#[tokio::test]
+async fn with_authentication_the_host_and_origin_are_up_to_the_signature() {
+    let (server, _clock) = server().await;
+    // A foreign Host is what a client behind a proxy or a DNS name sends: signed, it is served.
+    let mut request = list_secrets(&server);
+    request
+        .headers_mut()
+        .insert(http::header::HOST, "evil.example".parse().unwrap());
+    sign(&mut request, &SignWith::test("us-east-1", t0()));
+    let response = send_bytes(&server, request).await;
+    assert_eq!(response.status, 200, "{response:?}");
+
+    // An Origin header (unsigned, as a browser adds it) does not matter either.
+    let mut request = list_secrets(&server);
+    sign(&mut request, &SignWith::test("us-east-1", t0()));
+    request
+        .headers_mut()
+        .insert(http::header::ORIGIN, "http://evil.example".parse().unwrap());
+    let response = send_bytes(&server, request).await;
+    assert_eq!(response.status, 200, "{response:?}");
+
+    // Unsigned, a request naming a loopback host is still refused.
+    let request = list_secrets(&server);
+    send_bytes(&server, request)
+        .await
+        .assert_error(400, "MissingAuthenticationTokenException");
+}

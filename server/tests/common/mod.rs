@@ -395,3 +395,60 @@ pub fn signable_request(
 pub async fn send_bytes(server: &TestServer, request: http::Request<bytes::Bytes>) -> RawResponse {
     send_raw(server, request.map(full)).await
 }
+
+// ---------------------------------------------------------------------------------------------
+// Raw bytes on a TCP connection, for what an HTTP client library will not send.
+
+/// Reads one HTTP/1.1 response from `stream`: its head, then `Content-Length` bytes of body.
+/// Panics if the connection ends first. Reads nothing beyond the response's body.
+pub async fn read_response(stream: &mut tokio::net::TcpStream) -> RawResponse {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = Vec::new();
+    let (head_len, status, headers) = loop {
+        let mut slots = [httparse::EMPTY_HEADER; 64];
+        let mut parsed = httparse::Response::new(&mut slots);
+        if let httparse::Status::Complete(len) = parsed.parse(&buf).unwrap() {
+            let mut headers = http::HeaderMap::new();
+            for h in parsed.headers.iter() {
+                headers.append(
+                    http::HeaderName::from_bytes(h.name.as_bytes()).unwrap(),
+                    http::HeaderValue::from_bytes(h.value).unwrap(),
+                );
+            }
+            break (len, parsed.code.unwrap(), headers);
+        }
+        let byte = stream.read_u8().await.unwrap_or_else(|e| {
+            panic!(
+                "the connection ended before a whole response head ({e}): {:?}",
+                String::from_utf8_lossy(&buf)
+            )
+        });
+        buf.push(byte);
+    };
+    assert_eq!(head_len, buf.len());
+    let len: usize = headers
+        .get(http::header::CONTENT_LENGTH)
+        .map_or(0, |v| v.to_str().unwrap().parse().unwrap());
+    let mut body = vec![0; len];
+    stream.read_exact(&mut body).await.unwrap();
+    RawResponse {
+        status,
+        headers,
+        body: body.into(),
+    }
+}
+
+/// Whether the peer has closed `stream`: a read returns end of file (or the connection was
+/// reset) within `within`. Panics if bytes arrive instead.
+pub async fn closed_within(
+    stream: &mut tokio::net::TcpStream,
+    within: std::time::Duration,
+) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(within, stream.read(&mut byte)).await {
+        Ok(Ok(0) | Err(_)) => true,
+        Ok(Ok(_)) => panic!("unexpected bytes after the response: {byte:?}"),
+        Err(_) => false,
+    }
+}
