@@ -50,8 +50,9 @@ pub use crypto::{DataKey, KeyId, KeyProvider, LocalKeyProvider, ProviderError, W
 pub use crypto::{InsecureTestKeyProvider, conformance};
 pub use error::{Error, ErrorKind, Result};
 pub use model::{
-    AccountId, Arn, Description, KmsKeyId, Principal, Region, RequestContext, RequestId, SecretId,
-    SecretName, SecretValue, StagingLabel, Tag, TagKey, VersionId,
+    AccountId, Arn, Description, KmsKeyId, Principal, Region, RequestContext, RequestId,
+    RotationRules, ScheduleExpression, SecretId, SecretName, SecretValue, StagingLabel, Tag,
+    TagKey, VersionId,
 };
 pub use password::get_random_password;
 pub use storage::{

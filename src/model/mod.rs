@@ -2,12 +2,14 @@
 
 mod context;
 mod name;
+mod rotation;
 mod text;
 mod value;
 mod version;
 
 pub use context::{Principal, RequestContext, RequestId};
 pub use name::{AccountId, Arn, Region, SecretId, SecretName};
+pub use rotation::{RotationRules, ScheduleExpression};
 pub use text::{Description, KmsKeyId, Tag, TagKey};
 pub(crate) use value::MAX_SECRET_BYTES;
 pub use value::SecretValue;
