@@ -1678,6 +1678,69 @@ async fn rotate_secret_without_a_function_is_refused_and_saves_nothing() {
 }
 
 #[tokio::test]
+async fn rotate_secret_validates_its_rules_first() {
+    use aws_sdk_secretsmanager::types::RotationRulesType;
+    let (_server, client) = setup().await;
+    create(&client, "scheduled", "v", 1).await;
+    let arn = "arn:aws:lambda:eu-west-1:000000000000:function:rotate";
+    let rotate = |rules: RotationRulesType| {
+        client
+            .rotate_secret()
+            .secret_id("scheduled")
+            .rotation_lambda_arn(arn)
+            .rotation_rules(rules)
+            .send()
+    };
+    // Days out of range: a model constraint.
+    let f = failure(
+        rotate(
+            RotationRulesType::builder()
+                .automatically_after_days(0)
+                .build(),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(f.code, "ValidationException", "{f:?}");
+    assert!(
+        f.message.contains("rotationRules.automaticallyAfterDays"),
+        "{f:?}"
+    );
+    // Both a day count and an expression; then schedules AWS does not allow.
+    for rules in [
+        RotationRulesType::builder()
+            .automatically_after_days(1)
+            .schedule_expression("rate(1 days)")
+            .build(),
+        RotationRulesType::builder()
+            .schedule_expression("rate(2 hours)")
+            .build(),
+        RotationRulesType::builder()
+            .schedule_expression("cron(30 10 * * ? *)")
+            .build(),
+        RotationRulesType::builder()
+            .schedule_expression("rate(1 days)")
+            .duration("36h")
+            .build(),
+    ] {
+        let f = failure(rotate(rules).await.unwrap_err());
+        assert_eq!(f.code, "InvalidParameterException", "{f:?}");
+    }
+    // Valid rules get as far as the function, which cannot be invoked.
+    let f = failure(
+        rotate(
+            RotationRulesType::builder()
+                .schedule_expression("cron(0 4 ? * SUN *)")
+                .duration("2h")
+                .build(),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(f.code, "AccessDeniedException", "{f:?}");
+}
+
+#[tokio::test]
 async fn invalid_names_are_validation_errors_in_aws_form() {
     let (_server, client) = setup().await;
     let message = "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!";
