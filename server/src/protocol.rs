@@ -272,19 +272,11 @@ async fn serve(
         None => (anonymous(), auth::scope_region(&parts.headers)),
     };
     log.principal = Some(principal.clone());
-    let region = match scope_region {
-        Some(r) => match Region::new(r) {
-            Ok(region) => region,
-            Err(_) if state.credentials.is_none() => state.store.region().clone(),
-            Err(_) => {
-                return Err(ApiError::client(
-                    "InvalidSignatureException",
-                    "Credential should be scoped to a valid region.",
-                ));
-            }
-        },
-        None => state.store.region().clone(),
-    };
+    // A verified scope's region is valid (`verify` checks it); an unverified one that is not
+    // falls back to the default.
+    let region = scope_region
+        .and_then(|r| Region::new(r).ok())
+        .unwrap_or_else(|| state.store.region().clone());
 
     let Some(operation) = operation else {
         return Err(ApiError::client(

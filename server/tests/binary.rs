@@ -15,6 +15,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, BufReader};
 use tokio::process::{Child, Command};
@@ -547,4 +548,53 @@ async fn the_request_log_names_requests_but_never_values_or_keys() {
     let unknown = request_lines(&log, "operation=\"unknown\"");
     assert_eq!(unknown.len(), 1, "{log}");
     assert!(unknown[0].contains("status=400"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_signal_stops_a_draining_server_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut running = serve(&["--listen", "127.0.0.1:0"], dir.path()).await;
+    // A request in flight (its head read, as the `100 Continue` shows, its body not yet sent)
+    // holds the drain open for up to the 30 s grace period.
+    let addr = running.url.strip_prefix("http://").unwrap().to_owned();
+    let mut in_flight = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: secretsmanager.ListSecrets\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut in_flight, head.as_bytes())
+        .await
+        .unwrap();
+    let mut interim = Vec::new();
+    while !interim.ends_with(b"\r\n\r\n") {
+        interim.push(in_flight.read_u8().await.unwrap());
+    }
+    assert!(interim.starts_with(b"HTTP/1.1 100"));
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(running.child.id().unwrap()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+
+    // Wait until the server says it is draining: only then is the second signal a second one.
+    let mut err = BufReader::new(running.child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("shutting down") {
+        let mut line = String::new();
+        assert!(
+            tokio::time::timeout(Duration::from_secs(20), err.read_line(&mut line))
+                .await
+                .expect("no 'shutting down' line")
+                .unwrap()
+                > 0,
+            "stderr ended before 'shutting down': {seen}"
+        );
+        seen.push_str(&line);
+    }
+    assert!(
+        running.child.try_wait().unwrap().is_none(),
+        "it is draining"
+    );
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), running.child.wait())
+        .await
+        .expect("the second signal did not stop the server")
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{status}");
 }

@@ -1,10 +1,11 @@
 //! `CreateSecret`.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use strongroom::{CreateSecretInput, Description, KmsKeyId, SecretName};
 
 use super::{
-    Blob, Call, SecretText, TagJson, parse, required, respond, secret_value, tags, version_id,
+    Blob, Call, SecretRefOut, SecretText, TagJson, parse, required, respond, secret_value, tags,
+    version_id,
 };
 use crate::error::ApiError;
 
@@ -19,16 +20,6 @@ struct Request {
     secret_binary: Option<Blob>,
     tags: Option<Vec<TagJson>>,
     add_replica_regions: Option<Vec<serde_json::Value>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Response<'a> {
-    #[serde(rename = "ARN")]
-    arn: &'a str,
-    name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    version_id: Option<&'a str>,
 }
 
 pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
@@ -57,7 +48,7 @@ pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
         input = input.tag(tag);
     }
     let out = call.session.create_secret(input)?;
-    respond(&Response {
+    respond(&SecretRefOut {
         arn: out.arn.as_str(),
         name: out.name.as_str(),
         version_id: out.version_id.as_ref().map(|v| v.as_str()),

@@ -250,13 +250,16 @@ pub(crate) fn tags(raw: Option<Vec<TagJson>>) -> Result<Vec<Tag>, ApiError> {
         .collect()
 }
 
-/// The `ARN` and `Name` that most write operations answer with.
+/// The `ARN` and `Name` (and, for writes that may create one, `VersionId`) that most write
+/// operations answer with.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct SecretRefOut<'a> {
     #[serde(rename = "ARN")]
     pub(crate) arn: &'a str,
     pub(crate) name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) version_id: Option<&'a str>,
 }
 
 /// A `MaxResults` member: `1..=max`.

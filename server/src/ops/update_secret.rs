@@ -1,9 +1,11 @@
 //! `UpdateSecret`.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use strongroom::{Description, KmsKeyId, UpdateSecretInput};
 
-use super::{Blob, Call, SecretText, parse, respond, secret_id, secret_value, version_id};
+use super::{
+    Blob, Call, SecretRefOut, SecretText, parse, respond, secret_id, secret_value, version_id,
+};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -15,16 +17,6 @@ struct Request {
     kms_key_id: Option<String>,
     secret_string: Option<SecretText>,
     secret_binary: Option<Blob>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Response<'a> {
-    #[serde(rename = "ARN")]
-    arn: &'a str,
-    name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    version_id: Option<&'a str>,
 }
 
 pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
@@ -43,7 +35,7 @@ pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
         input = input.value(v);
     }
     let out = call.session.update_secret(input)?;
-    respond(&Response {
+    respond(&SecretRefOut {
         arn: out.arn.as_str(),
         name: out.name.as_str(),
         version_id: out.version_id.as_ref().map(|v| v.as_str()),

@@ -30,5 +30,6 @@ pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     respond(&SecretRefOut {
         arn: out.arn.as_str(),
         name: out.name.as_str(),
+        version_id: None,
     })
 }
