@@ -35,6 +35,8 @@ pub enum ErrorKind {
     InvalidNextToken,
     /// A fault inside the store (storage I/O, a corrupt record, a store refusing writes after a failed commit).
     InternalServiceError,
+    /// The caller may not do this; for `RotateSecret`: no rotator is registered for the rotation function.
+    AccessDenied,
 }
 
 impl ErrorKind {
@@ -51,6 +53,7 @@ impl ErrorKind {
             Self::Validation => "ValidationException",
             Self::InvalidNextToken => "InvalidNextTokenException",
             Self::InternalServiceError => "InternalServiceError",
+            Self::AccessDenied => "AccessDeniedException",
         }
     }
 
@@ -109,6 +112,12 @@ pub enum Error {
         /// The AWS-compatible message (`1 validation error detected: ...` or the name message).
         message: String,
     },
+    /// The caller may not do this (for `RotateSecret`: the rotation function cannot be invoked).
+    #[error("{message}")]
+    AccessDenied {
+        /// The AWS-compatible message.
+        message: String,
+    },
     /// A pagination token was not issued by this store for this request.
     #[error("The NextToken value is not valid.")]
     InvalidNextToken,
@@ -146,6 +155,7 @@ impl Error {
             Self::ResourceExists { .. } => ErrorKind::ResourceExists,
             Self::LimitExceeded { .. } => ErrorKind::LimitExceeded,
             Self::Validation { .. } => ErrorKind::Validation,
+            Self::AccessDenied { .. } => ErrorKind::AccessDenied,
             Self::InvalidNextToken => ErrorKind::InvalidNextToken,
             Self::DecryptionFailure => ErrorKind::DecryptionFailure,
             Self::EncryptionFailure(_) => ErrorKind::EncryptionFailure,
@@ -260,6 +270,12 @@ mod tests {
             (Error::limit("l"), "LimitExceededException"),
             (Error::validation("v"), "ValidationException"),
             (Error::InvalidNextToken, "InvalidNextTokenException"),
+            (
+                Error::AccessDenied {
+                    message: "a".into(),
+                },
+                "AccessDeniedException",
+            ),
             (Error::DecryptionFailure, "DecryptionFailure"),
             (
                 Error::EncryptionFailure(ProviderError::Rejected),

@@ -34,6 +34,7 @@ mod error;
 mod hex;
 mod model;
 mod password;
+mod rotation;
 mod storage;
 mod store;
 mod versions;
@@ -55,6 +56,10 @@ pub use model::{
     TagKey, VersionId,
 };
 pub use password::get_random_password;
+pub use rotation::{
+    DriveOutcome, DueReport, RetryPolicy, RotationStatus, RotationStep, Rotator, StepError,
+    finish_secret,
+};
 pub use storage::{
     Commit, DecodeError, Entry, Keyspace, SledBackend, StorageBackend, StorageError, WriteBatch,
     WriteOp,

@@ -107,6 +107,22 @@ pub(crate) fn add_version(
     check_label_count(rec)
 }
 
+/// Gives `rec` the value-less version `id` carrying only `AWSPENDING`, which moves off any other
+/// version (rule B9.5: the version a rotation starts with). The caller has ruled out an existing `id`.
+pub(crate) fn add_placeholder(rec: &mut SecretRecord, id: &str, now_ms: u64) -> Result<()> {
+    remove_label(rec, PENDING);
+    let seq = rec.next_seq;
+    rec.next_seq += 1;
+    rec.versions.push(VersionMeta {
+        id: id.to_owned(),
+        labels: vec![PENDING.to_owned()],
+        created_ms: now_ms,
+        seq,
+        has_value: false,
+    });
+    check_label_count(rec)
+}
+
 /// Moves or removes one label (rules B4.1-B4.8).
 pub(crate) fn move_label(
     rec: &mut SecretRecord,
@@ -226,6 +242,7 @@ mod tests {
             deletion: None,
             next_seq: 0,
             versions: vec![],
+            rotation: None,
         }
     }
 

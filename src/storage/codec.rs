@@ -1,8 +1,14 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// The format byte every stored record starts with.
+/// The format byte of records unchanged since the first release.
 pub(crate) const FORMAT_V1: u8 = 1;
+/// The format byte of `SecretRecord`s written since rotation landed (they carry rotation state).
+pub(crate) const FORMAT_V2: u8 = 2;
+
+/// A record stored with the generic [`encode`]/[`decode`] under [`FORMAT_V1`]. A record whose
+/// layout changed (`SecretRecord`) does not implement this and has its own versioned codec.
+pub(crate) trait Plain {}
 
 /// Why a stored record could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -23,19 +29,38 @@ pub enum DecodeError {
 }
 
 /// The format byte followed by the postcard encoding of `value`.
-pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, super::StorageError> {
-    let mut out = vec![FORMAT_V1];
+pub(crate) fn encode<T: Serialize + Plain>(value: &T) -> Result<Vec<u8>, super::StorageError> {
+    encode_as(FORMAT_V1, value)
+}
+
+/// The format byte `format` followed by the postcard encoding of `value`.
+pub(crate) fn encode_as<T: Serialize>(
+    format: u8,
+    value: &T,
+) -> Result<Vec<u8>, super::StorageError> {
+    let mut out = vec![format];
     let body = postcard::to_allocvec(value)
         .map_err(|e| super::StorageError::Backend(format!("cannot encode a record: {e}")))?;
     out.extend_from_slice(&body);
     Ok(out)
 }
 
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
-    let (&format, body) = bytes.split_first().ok_or(DecodeError::Empty)?;
+pub(crate) fn decode<T: DeserializeOwned + Plain>(bytes: &[u8]) -> Result<T, DecodeError> {
+    let (format, body) = split_format(bytes)?;
     if format != FORMAT_V1 {
         return Err(DecodeError::UnsupportedFormat(format));
     }
+    decode_body(body)
+}
+
+/// The format byte and the body of a stored record.
+pub(crate) fn split_format(bytes: &[u8]) -> Result<(u8, &[u8]), DecodeError> {
+    let (&format, body) = bytes.split_first().ok_or(DecodeError::Empty)?;
+    Ok((format, body))
+}
+
+/// Decodes a record body (after its format byte), refusing trailing bytes.
+pub(crate) fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, DecodeError> {
     let (value, rest) =
         postcard::take_from_bytes(body).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     if !rest.is_empty() {
@@ -54,6 +79,7 @@ mod tests {
         #[serde(with = "serde_bytes")]
         b: Vec<u8>,
     }
+    impl Plain for R {}
 
     #[test]
     fn round_trip_and_rejections() {
@@ -83,3 +109,6 @@ mod tests {
         ));
     }
 }
+
+impl Plain for u64 {}
+impl<T> Plain for (u8, T) {}

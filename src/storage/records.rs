@@ -4,6 +4,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::codec::{self, DecodeError, FORMAT_V1, FORMAT_V2, Plain};
+use super::StorageError;
+
 /// Store-wide metadata, under key `store` in [`super::Keyspace::Meta`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct MetaRecord {
@@ -37,6 +40,52 @@ impl VersionMeta {
     }
 }
 
+/// `RotationRules` as given: `AutomaticallyAfterDays` or a schedule expression, and a window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredRules {
+    pub(crate) after_days: Option<u32>,
+    pub(crate) schedule: Option<String>,
+    /// The window as given (`"3h"`).
+    pub(crate) duration: Option<String>,
+}
+
+/// A secret's rotation settings and state (rules B9).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RotationConfig {
+    /// `RotationEnabled`: false after `CancelRotateSecret` (the settings stay).
+    pub(crate) enabled: bool,
+    /// `RotationLambdaARN`: names the rotator.
+    pub(crate) lambda_arn: Option<String>,
+    pub(crate) rules: Option<StoredRules>,
+    pub(crate) last_rotated_ms: Option<u64>,
+    pub(crate) next_rotation_ms: Option<u64>,
+    /// The token of the last rotation that completed, so that replaying its request is a no-op.
+    pub(crate) last_token: Option<String>,
+    /// The rotation being driven, if any.
+    pub(crate) in_progress: Option<RotationProgress>,
+}
+
+/// How far a rotation got: kept in the secret's record so that a driver, after a crash,
+/// resumes at the right step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RotationProgress {
+    /// The `ClientRequestToken` of the rotation: the id of its `AWSPENDING` version.
+    pub(crate) token: String,
+    /// The next step to run: 0 createSecret, 1 setSecret, 2 testSecret, 3 finishSecret.
+    pub(crate) step: u8,
+    /// `RotateImmediately=false`: only testSecret runs, on a temporary copy of the current value.
+    pub(crate) test_only: bool,
+    /// Failed attempts of the current step since it last succeeded.
+    pub(crate) attempts: u32,
+    /// Not retried before this time.
+    pub(crate) next_attempt_ms: u64,
+    /// Every attempt failed: driven again only by the next rotation (scheduled or requested).
+    pub(crate) failed: bool,
+    /// Why the last attempt failed (never a secret value).
+    pub(crate) last_error: Option<String>,
+    pub(crate) started_ms: u64,
+}
+
 /// A secret: its metadata, versions and labels.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct SecretRecord {
@@ -54,9 +103,57 @@ pub(crate) struct SecretRecord {
     pub(crate) next_seq: u64,
     /// In creation order.
     pub(crate) versions: Vec<VersionMeta>,
+    /// `None` until rotation is first configured.
+    pub(crate) rotation: Option<RotationConfig>,
+}
+
+/// A `SecretRecord` as format 1 stored it (before rotation).
+#[derive(Deserialize)]
+struct SecretRecordV1 {
+    uid: [u8; 16],
+    arn: String,
+    name: String,
+    description: Option<String>,
+    kms_key_id: Option<String>,
+    tags: Option<Vec<(String, String)>>,
+    created_ms: u64,
+    last_changed_ms: u64,
+    deletion: Option<Deletion>,
+    next_seq: u64,
+    versions: Vec<VersionMeta>,
 }
 
 impl SecretRecord {
+    /// The stored form: format byte 2, then the record.
+    pub(crate) fn encode(&self) -> Result<Vec<u8>, StorageError> {
+        codec::encode_as(FORMAT_V2, self)
+    }
+
+    /// Reads a record stored in format 2, or in format 1 (which had no rotation state).
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        match codec::split_format(bytes)? {
+            (FORMAT_V2, body) => codec::decode_body(body),
+            (FORMAT_V1, body) => {
+                let v1: SecretRecordV1 = codec::decode_body(body)?;
+                Ok(Self {
+                    uid: v1.uid,
+                    arn: v1.arn,
+                    name: v1.name,
+                    description: v1.description,
+                    kms_key_id: v1.kms_key_id,
+                    tags: v1.tags,
+                    created_ms: v1.created_ms,
+                    last_changed_ms: v1.last_changed_ms,
+                    deletion: v1.deletion,
+                    next_seq: v1.next_seq,
+                    versions: v1.versions,
+                    rotation: None,
+                })
+            }
+            (other, _) => Err(DecodeError::UnsupportedFormat(other)),
+        }
+    }
+
     pub(crate) fn version(&self, id: &str) -> Option<&VersionMeta> {
         self.versions.iter().find(|v| v.id == id)
     }
@@ -77,6 +174,9 @@ pub(crate) struct ValueRecord {
     #[serde(with = "serde_bytes")]
     pub(crate) ciphertext: Vec<u8>,
 }
+
+impl Plain for MetaRecord {}
+impl Plain for ValueRecord {}
 
 impl fmt::Debug for ValueRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -157,8 +257,73 @@ mod tests {
                 seq: 0,
                 has_value: true,
             }],
+            rotation: Some(RotationConfig {
+                enabled: true,
+                lambda_arn: Some("arn:aws:lambda:us-east-1:111111111111:function:f".into()),
+                rules: Some(StoredRules {
+                    after_days: None,
+                    schedule: Some("rate(4 hours)".into()),
+                    duration: Some("2h".into()),
+                }),
+                last_rotated_ms: Some(5),
+                next_rotation_ms: Some(6),
+                last_token: None,
+                in_progress: Some(RotationProgress {
+                    token: "t".repeat(32),
+                    step: 2,
+                    test_only: false,
+                    attempts: 1,
+                    next_attempt_ms: 7,
+                    failed: false,
+                    last_error: Some("e".into()),
+                    started_ms: 4,
+                }),
+            }),
         };
-        assert_eq!(decode::<SecretRecord>(&encode(&r).unwrap()).unwrap(), r);
+        let bytes = r.encode().unwrap();
+        assert_eq!(bytes[0], 2);
+        assert_eq!(SecretRecord::decode(&bytes).unwrap(), r);
+        let mut other = bytes.clone();
+        other[0] = 3;
+        assert!(matches!(
+            SecretRecord::decode(&other),
+            Err(DecodeError::UnsupportedFormat(3))
+        ));
+    }
+
+    /// A format-1 record, as the first release wrote it, still reads (without rotation state).
+    #[test]
+    fn v1_secret_record_golden_bytes_decode() {
+        let mut bytes = vec![1u8];
+        bytes.extend_from_slice(&[9; 16]); // uid
+        bytes.extend_from_slice(&[3, b'a', b'r', b'n']); // arn
+        bytes.extend_from_slice(&[1, b'n']); // name
+        bytes.extend_from_slice(&[1, 1, b'd']); // description: Some("d")
+        bytes.push(0); // kms_key_id: None
+        bytes.extend_from_slice(&[1, 1, 1, b'k', 1, b'v']); // tags: Some([("k","v")])
+        bytes.extend_from_slice(&[5, 6]); // created_ms, last_changed_ms
+        bytes.push(0); // deletion: None
+        bytes.push(1); // next_seq
+        bytes.extend_from_slice(&[1, 1, b'x', 1, 10]); // one version "x", labels: one label,
+        bytes.extend_from_slice(b"AWSCURRENT");
+        bytes.extend_from_slice(&[5, 0, 1]); // created_ms, seq, has_value
+        let r = SecretRecord::decode(&bytes).unwrap();
+        assert_eq!(r.uid, [9; 16]);
+        assert_eq!(r.arn, "arn");
+        assert_eq!(r.name, "n");
+        assert_eq!(r.description.as_deref(), Some("d"));
+        assert_eq!(r.tags, Some(vec![("k".into(), "v".into())]));
+        assert_eq!((r.created_ms, r.last_changed_ms, r.next_seq), (5, 6, 1));
+        assert_eq!(r.versions.len(), 1);
+        assert_eq!(r.versions[0].labels, vec!["AWSCURRENT".to_owned()]);
+        assert!(r.versions[0].has_value);
+        assert_eq!(r.rotation, None);
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert!(matches!(
+            SecretRecord::decode(&trailing),
+            Err(DecodeError::TrailingBytes(1))
+        ));
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub(crate) fn purge_due(store: &SecretStore) -> Result<usize> {
     let mut live_uids = HashSet::new();
     let mut live_values = HashSet::new();
     for (key, bytes) in session.backend().scan_prefix(Keyspace::Secrets, b"")? {
-        let rec: SecretRecord = storage::decode(&bytes)?;
+        let rec = SecretRecord::decode(&bytes)?;
         if rec.deletion.is_some_and(|d| d.deletion_date_ms <= now) {
             // Its values and dates go with the sweep below, as nothing live names them.
             change.commit.delete(Keyspace::Secrets, key);

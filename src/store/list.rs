@@ -286,7 +286,7 @@ impl Session {
             .backend()
             .scan_prefix(Keyspace::Secrets, &storage::secret_prefix(&region))?
         {
-            let rec: SecretRecord = storage::decode(&bytes)?;
+            let rec = SecretRecord::decode(&bytes)?;
             match rec.deletion {
                 Some(d) if d.deletion_date_ms <= now => continue,
                 Some(_) if !input.include_planned_deletion => continue,

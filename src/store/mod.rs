@@ -3,6 +3,7 @@
 mod lifecycle;
 mod list;
 mod read;
+mod rotate;
 mod types;
 mod write;
 
@@ -29,6 +30,8 @@ use crate::storage::{
 use crate::versions::VersionLimits;
 
 pub use list::{Filter, FilterKey, SortBy, SortOrder};
+pub(crate) use rotate::rules_of;
+pub(crate) use write::{drop_versions, record_only};
 pub use types::*;
 
 const META_KEY: &[u8] = b"store";
@@ -66,6 +69,11 @@ struct Inner {
     accessed: Mutex<HashMap<Vec<u8>, u64>>,
     /// Told of every committed change before the commit returns (the caches over this store).
     listeners: RwLock<Vec<Weak<dyn ChangeListener>>>,
+    /// Rotators by rotation function ARN.
+    rotators: RwLock<crate::rotation::Rotators>,
+    /// Secrets (by uid) whose rotation a driver of this process is running.
+    driving: Mutex<std::collections::HashSet<[u8; 16]>>,
+    retry: crate::rotation::RetryPolicy,
 }
 
 /// Something in this process that must hear of every committed change to a secret before the
@@ -92,6 +100,7 @@ pub struct StoreBuilder {
     account: AccountId,
     key_cache_capacity: usize,
     limits: VersionLimits,
+    retry: crate::rotation::RetryPolicy,
 }
 
 enum BackendChoice {
@@ -136,6 +145,12 @@ impl StoreBuilder {
         self
     }
 
+    /// How rotation steps that fail are retried (default: [`crate::RetryPolicy::default`]).
+    pub fn rotation_retry_policy(mut self, policy: crate::rotation::RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// Opens the store, creating it if needed.
     pub fn open(self) -> Result<SecretStore> {
         let backend: Arc<dyn StorageBackend> = match self.backend {
@@ -175,6 +190,9 @@ impl StoreBuilder {
                 key_cache: Mutex::new(LruCache::new(capacity)),
                 accessed: Mutex::new(HashMap::new()),
                 listeners: RwLock::new(Vec::new()),
+                rotators: RwLock::new(crate::rotation::Rotators::new()),
+                driving: Mutex::new(std::collections::HashSet::new()),
+                retry: self.retry,
             }),
         })
     }
@@ -222,6 +240,7 @@ impl SecretStore {
                 max_deprecated: 100,
                 min_age_ms: clock::DAY_MS,
             },
+            retry: crate::rotation::RetryPolicy::default(),
         }
     }
 
@@ -356,7 +375,7 @@ impl Session {
         let Some(bytes) = self.inner().backend.get(Keyspace::Secrets, &key)? else {
             return Ok(None);
         };
-        let rec: SecretRecord = storage::decode(&bytes)?;
+        let rec = SecretRecord::decode(&bytes)?;
         if suffix.is_some_and(|s| !rec.arn.ends_with(&format!("-{s}"))) {
             return Ok(None);
         }

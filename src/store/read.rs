@@ -202,6 +202,24 @@ impl Session {
                     .collect()
             }),
             version_ids_to_stages,
+            rotation_enabled: rec.rotation.as_ref().map(|c| c.enabled),
+            rotation_lambda_arn: rec.rotation.as_ref().and_then(|c| c.lambda_arn.clone()),
+            rotation_rules: rec
+                .rotation
+                .as_ref()
+                .and_then(|c| c.rules.as_ref())
+                .and_then(super::rules_of),
+            last_rotated_date: rec
+                .rotation
+                .as_ref()
+                .and_then(|c| c.last_rotated_ms)
+                .map(clock::from_millis),
+            next_rotation_date: rec
+                .rotation
+                .as_ref()
+                .filter(|c| c.enabled)
+                .and_then(|c| c.next_rotation_ms)
+                .map(clock::from_millis),
         })
     }
 

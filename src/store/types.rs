@@ -5,7 +5,8 @@ use std::time::SystemTime;
 
 use crate::error::ErrorKind;
 use crate::model::{
-    Arn, Description, KmsKeyId, SecretId, SecretName, SecretValue, StagingLabel, Tag, VersionId,
+    Arn, Description, KmsKeyId, RotationRules, SecretId, SecretName, SecretValue, StagingLabel,
+    Tag, VersionId,
 };
 
 use super::list::{Filter, SortBy, SortOrder};
@@ -347,6 +348,17 @@ pub struct SecretDescription {
     pub tags: Option<Vec<Tag>>,
     /// Labels by version, for versions that have labels; `None` if the secret has no versions.
     pub version_ids_to_stages: Option<BTreeMap<VersionId, Vec<StagingLabel>>>,
+    /// `RotationEnabled`: `None` if rotation was never configured, `false` after
+    /// `cancel_rotate_secret`.
+    pub rotation_enabled: Option<bool>,
+    /// The rotation function's ARN, once configured (kept after a cancel).
+    pub rotation_lambda_arn: Option<String>,
+    /// The rotation schedule, once configured (kept after a cancel).
+    pub rotation_rules: Option<RotationRules>,
+    /// When the last rotation completed, if one ever did.
+    pub last_rotated_date: Option<SystemTime>,
+    /// When the next scheduled rotation is due, while rotation is enabled with a schedule.
+    pub next_rotation_date: Option<SystemTime>,
 }
 
 /// Input of `list_secrets`.
@@ -481,6 +493,77 @@ pub struct SecretRef {
     pub arn: Arn,
     /// The name.
     pub name: SecretName,
+}
+
+/// Input of `rotate_secret` (rule B9).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RotateSecretInput {
+    /// The secret.
+    pub secret_id: SecretId,
+    /// The rotation's token: the id of its `AWSPENDING` version (random if not given).
+    pub client_request_token: Option<VersionId>,
+    /// The rotation function: a key under which a [`crate::Rotator`] is registered
+    /// ([`crate::SecretStore::register_rotator`]). Kept from the last call if not given.
+    pub rotation_lambda_arn: Option<String>,
+    /// The schedule. Kept from the last call if not given.
+    pub rotation_rules: Option<RotationRules>,
+    /// Rotate now (the default), or only run `testSecret` against a copy of the current value.
+    pub rotate_immediately: Option<bool>,
+}
+
+impl RotateSecretInput {
+    /// Rotates `secret_id` now with its stored rotation function.
+    pub fn new(secret_id: impl Into<SecretId>) -> Self {
+        Self {
+            secret_id: secret_id.into(),
+            client_request_token: None,
+            rotation_lambda_arn: None,
+            rotation_rules: None,
+            rotate_immediately: None,
+        }
+    }
+
+    /// Sets the token (the id of the new version).
+    #[must_use]
+    pub fn client_request_token(mut self, token: VersionId) -> Self {
+        self.client_request_token = Some(token);
+        self
+    }
+
+    /// Sets the rotation function.
+    #[must_use]
+    pub fn rotation_lambda_arn(mut self, arn: impl Into<String>) -> Self {
+        self.rotation_lambda_arn = Some(arn.into());
+        self
+    }
+
+    /// Sets the schedule.
+    #[must_use]
+    pub fn rotation_rules(mut self, rules: RotationRules) -> Self {
+        self.rotation_rules = Some(rules);
+        self
+    }
+
+    /// Sets whether to rotate now (`true`, the default) or only test the function.
+    #[must_use]
+    pub fn rotate_immediately(mut self, now: bool) -> Self {
+        self.rotate_immediately = Some(now);
+        self
+    }
+}
+
+/// Output of `rotate_secret` and `cancel_rotate_secret`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RotateSecretOutput {
+    /// The ARN.
+    pub arn: Arn,
+    /// The name.
+    pub name: SecretName,
+    /// `rotate_secret`: the rotation's version. `cancel_rotate_secret`: the version the cancelled
+    /// rotation left `AWSPENDING`, if any (remove the label before rotating again).
+    pub version_id: Option<VersionId>,
 }
 
 /// Input of `delete_secret`.

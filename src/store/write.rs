@@ -77,7 +77,7 @@ pub(crate) fn name_of(rec: &SecretRecord) -> SecretName {
 /// A change that writes `rec` under `key` and nothing else.
 pub(crate) fn record_only(key: Vec<u8>, rec: &SecretRecord) -> Result<Commit> {
     let mut batch = WriteBatch::new();
-    batch.put(Keyspace::Secrets, key, storage::encode(rec)?);
+    batch.put(Keyspace::Secrets, key, rec.encode()?);
     Ok(Commit::visible(batch))
 }
 
@@ -118,7 +118,7 @@ impl Session {
         let key = storage::secret_key(self.region().as_str(), input.name.as_str());
         let mut change = Commit::default();
         if let Some(bytes) = self.backend().get(Keyspace::Secrets, &key)? {
-            let old: SecretRecord = storage::decode(&bytes)?;
+            let old = SecretRecord::decode(&bytes)?;
             match old.deletion {
                 Some(d) if d.deletion_date_ms <= now => {
                     // Its recovery window is over: the new record replaces it; its values go.
@@ -173,6 +173,7 @@ impl Session {
             deletion: None,
             next_seq: 0,
             versions: Vec::new(),
+            rotation: None,
         };
         let version_id = match &input.value {
             Some(value) => {
@@ -194,7 +195,7 @@ impl Session {
         };
         change
             .commit
-            .put(Keyspace::Secrets, key, storage::encode(&rec)?);
+            .put(Keyspace::Secrets, key, rec.encode()?);
         self.commit(&mut guard, &change)?;
         Ok(CreateSecretOutput {
             arn,
@@ -307,6 +308,14 @@ impl Session {
         versions::add_version(rec, token.as_str(), stages, now)?;
         let removed = versions::collect_deprecated(rec, now, self.limits())?;
         rec.last_changed_ms = now;
+        // B9.8: a new AWSCURRENT value counts as a rotation for `AutomaticallyAfterDays`.
+        if stages.contains(CURRENT)
+            && let Some(cfg) = rec.rotation.as_mut()
+            && cfg.enabled
+            && cfg.rules.as_ref().is_some_and(|r| r.after_days.is_some())
+        {
+            cfg.next_rotation_ms = crate::rotation::next_after(cfg, now);
+        }
         let vr = self.seal_value(&rec.arn, token.as_str(), value)?;
         let mut change = record_only(key.to_vec(), rec)?;
         change.prepare.put(

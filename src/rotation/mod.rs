@@ -1,0 +1,138 @@
+//! Rotation (rules B9): the [`Rotator`] trait with its four steps, the driver that runs them
+//! and keeps their progress in the store, and the standard `finishSecret`.
+//!
+//! `Session::rotate_secret` saves the settings and a value-less `AWSPENDING` version whose id is
+//! the request token; the driver ([`crate::SecretStore::drive_rotation`],
+//! [`crate::SecretStore::rotate_due`]) then calls the secret's rotator for `createSecret`,
+//! `setSecret`, `testSecret` and `finishSecret`, recording each completed step in the secret's
+//! record. A process killed at any point resumes at the step that did not complete.
+
+mod driver;
+
+use std::fmt;
+
+use crate::error::Result;
+use crate::model::{Arn, SecretId, StagingLabel, VersionId};
+use crate::store::{Session, UpdateSecretVersionStageInput};
+
+pub use driver::{DriveOutcome, DueReport, RetryPolicy, RotationStatus};
+pub(crate) use driver::{Rotators, drive, next_after, remove_temporary, rotate_due};
+
+/// Why a rotation step failed. Its text is kept in the rotation's status and logged: it must
+/// never contain a secret value.
+pub type StepError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One step of a rotation, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum RotationStep {
+    /// Create the new credential and store it as the `AWSPENDING` version's value.
+    CreateSecret,
+    /// Make the target system accept the `AWSPENDING` credential.
+    SetSecret,
+    /// Check that the `AWSPENDING` credential works against the target.
+    TestSecret,
+    /// Move `AWSCURRENT` to the `AWSPENDING` version.
+    FinishSecret,
+}
+
+impl RotationStep {
+    /// The steps in order.
+    pub const ALL: [Self; 4] = [
+        Self::CreateSecret,
+        Self::SetSecret,
+        Self::TestSecret,
+        Self::FinishSecret,
+    ];
+
+    /// The step's name in the Lambda event (`"createSecret"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreateSecret => "createSecret",
+            Self::SetSecret => "setSecret",
+            Self::TestSecret => "testSecret",
+            Self::FinishSecret => "finishSecret",
+        }
+    }
+
+    /// The step named `name` in the Lambda event's form.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    pub(crate) fn index(self) -> u8 {
+        match self {
+            Self::CreateSecret => 0,
+            Self::SetSecret => 1,
+            Self::TestSecret => 2,
+            Self::FinishSecret => 3,
+        }
+    }
+
+    pub(crate) fn from_index(i: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(i)).copied()
+    }
+}
+
+impl fmt::Display for RotationStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What rotates a secret: the four steps of an AWS rotation function.
+///
+/// Each step is called with a session on the store (in the secret's region), the secret's ARN
+/// and the rotation's token (the id of the `AWSPENDING` version), and acts through the store's
+/// own API, exactly as an AWS Lambda rotation function acts through Secrets Manager.
+///
+/// **Every step must be idempotent**: after a crash, or a failure, the driver calls the step
+/// that did not complete again, possibly after it had partly or wholly taken effect.
+/// `RotateImmediately=false` calls only [`Rotator::test_secret`], with the token of a temporary
+/// `AWSPENDING` version that holds a copy of the current value.
+pub trait Rotator: Send + Sync + fmt::Debug {
+    /// Creates the new credential and stores it as the value of version `token`
+    /// (`put_secret_value` with `AWSPENDING`), unless that version already has a value.
+    fn create_secret(&self, session: &Session, arn: &Arn, token: &VersionId)
+    -> Result<(), StepError>;
+
+    /// Makes the target system accept the `AWSPENDING` credential.
+    fn set_secret(&self, session: &Session, arn: &Arn, token: &VersionId) -> Result<(), StepError>;
+
+    /// Checks that the `AWSPENDING` credential works against the target system.
+    fn test_secret(&self, session: &Session, arn: &Arn, token: &VersionId)
+    -> Result<(), StepError>;
+
+    /// Moves `AWSCURRENT` to version `token`. The default is [`finish_secret`].
+    fn finish_secret(
+        &self,
+        session: &Session,
+        arn: &Arn,
+        token: &VersionId,
+    ) -> Result<(), StepError> {
+        finish_secret(session, arn, token).map_err(Into::into)
+    }
+}
+
+/// The standard `finishSecret` (as AWS's rotation template does it): moves `AWSCURRENT` to version
+/// `token` (the version it leaves becomes `AWSPREVIOUS`), in one atomic label move. Idempotent:
+/// nothing happens if `token` is already `AWSCURRENT`.
+pub fn finish_secret(session: &Session, arn: &Arn, token: &VersionId) -> Result<()> {
+    let id = SecretId::from(arn);
+    let described = session.describe_secret(&id)?;
+    let current = described.version_ids_to_stages.as_ref().and_then(|m| {
+        m.iter()
+            .find(|(_, labels)| labels.contains(&StagingLabel::CURRENT))
+            .map(|(v, _)| v.clone())
+    });
+    if current.as_ref() == Some(token) {
+        return Ok(());
+    }
+    let mut input = UpdateSecretVersionStageInput::new(id, StagingLabel::CURRENT);
+    input = input.move_to(token.clone());
+    if let Some(current) = current {
+        input = input.remove_from(current);
+    }
+    session.update_secret_version_stage(input)?;
+    Ok(())
+}

@@ -1,0 +1,332 @@
+//! RotateSecret and CancelRotateSecret (rules B9), and the store's side of the rotation driver.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::types::*;
+use super::write::{drop_versions, name_of, record_only};
+use super::{Found, SecretStore, Session};
+use crate::error::{Error, Result};
+use crate::model::{Arn, RotationRules, SecretId, VersionId};
+use crate::rotation::{self, DriveOutcome, RotationStatus, Rotator};
+use crate::storage::{Keyspace, RotationConfig, RotationProgress, SecretRecord, StoredRules};
+use crate::versions::{self, CURRENT, PENDING};
+
+/// The longest `RotationLambdaARN` (the API model's limit).
+const MAX_LAMBDA_ARN: usize = 2048;
+
+const NO_FUNCTION: &str = "No Lambda rotation function ARN is associated with this secret.";
+const CANNOT_INVOKE: &str = "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.";
+const NOT_COMPLETE: &str = "A previous rotation isn't complete. That rotation will be reattempted.";
+
+pub(crate) fn rules_to_stored(rules: &RotationRules) -> StoredRules {
+    StoredRules {
+        after_days: rules
+            .schedule_expression()
+            .is_none()
+            .then(|| rules.automatically_after_days())
+            .flatten(),
+        schedule: rules.schedule_expression().map(|e| e.as_str().to_owned()),
+        duration: rules.duration().map(|d| format!("{}h", d.as_secs() / 3600)),
+    }
+}
+
+/// The rules stored by [`rules_to_stored`]; `None` only for a record that was tampered with.
+pub(crate) fn rules_of(stored: &StoredRules) -> Option<RotationRules> {
+    RotationRules::new(
+        stored.after_days.map(i64::from),
+        stored.schedule.as_deref(),
+        stored.duration.as_deref(),
+    )
+    .ok()
+}
+
+impl SecretStore {
+    /// Makes `rotator` the rotation function named `lambda_arn`: `rotate_secret` accepts that
+    /// `RotationLambdaARN`, and the driver calls `rotator` for secrets rotated with it. Replaces
+    /// any rotator registered under the same name.
+    pub fn register_rotator(&self, lambda_arn: impl Into<String>, rotator: Arc<dyn Rotator>) {
+        let mut map = self
+            .inner
+            .rotators
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        map.insert(lambda_arn.into(), rotator);
+    }
+
+    pub(crate) fn rotator(&self, lambda_arn: &str) -> Option<Arc<dyn Rotator>> {
+        let map = self
+            .inner
+            .rotators
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        map.get(lambda_arn).cloned()
+    }
+
+    pub(crate) fn retry_policy(&self) -> rotation::RetryPolicy {
+        self.inner.retry
+    }
+
+    /// Claims the rotation of secret `uid` for one driver of this process.
+    pub(crate) fn claim_rotation(&self, uid: [u8; 16]) -> bool {
+        let mut driving = self.inner.driving.lock().unwrap_or_else(|p| p.into_inner());
+        driving.insert(uid)
+    }
+
+    pub(crate) fn release_rotation(&self, uid: &[u8; 16]) {
+        let mut driving = self.inner.driving.lock().unwrap_or_else(|p| p.into_inner());
+        driving.remove(uid);
+    }
+
+    /// Starts every rotation whose scheduled time (`NextRotationDate`) is at or before `now`,
+    /// resumes, at that time, rotations that gave up, and drives every rotation whose next
+    /// attempt is due, in every region, until each completes or a step fails. Run it
+    /// periodically (the server does, every few seconds).
+    ///
+    /// Failures of single secrets are counted in the report, not returned.
+    pub fn rotate_due(&self, now: SystemTime) -> Result<rotation::DueReport> {
+        rotation::rotate_due(self, now)
+    }
+}
+
+impl Session {
+    /// Starts a rotation (rules B9): saves the rotation settings and creates the value-less
+    /// `AWSPENDING` version whose id is the token; with `rotate_immediately(false)`, a temporary
+    /// `AWSPENDING` copy of the current value instead, on which only `testSecret` runs. The
+    /// steps run when the rotation is driven: [`Session::drive_rotation`], or
+    /// [`SecretStore::rotate_due`] (as AWS runs them after the call returns).
+    ///
+    /// ## Errors
+    /// - `InvalidRequest`: no rotation function given or stored; the secret is scheduled for
+    ///   deletion; a previous rotation isn't complete (`AWSPENDING` is on a version other than
+    ///   `AWSCURRENT`). If that rotation is one this store gave up on, it is made due again.
+    /// - `AccessDenied`: no rotator is registered under the rotation function's ARN; nothing is saved.
+    /// - `ResourceExists`: the token names a version that this rotation did not create.
+    ///
+    /// Replaying the request of the rotation in progress, or of the last completed one, returns
+    /// the same response and changes nothing.
+    pub fn rotate_secret(&self, input: RotateSecretInput) -> Result<RotateSecretOutput> {
+        if let Some(a) = &input.rotation_lambda_arn
+            && a.len() > MAX_LAMBDA_ARN
+        {
+            return Err(Error::max_len(
+                &crate::model::shown(a),
+                "rotationLambdaARN",
+                MAX_LAMBDA_ARN,
+            ));
+        }
+        let token = input
+            .client_request_token
+            .clone()
+            .unwrap_or_else(VersionId::random);
+        let immediately = input.rotate_immediately.unwrap_or(true);
+        let mut guard = self.writer()?;
+        let Found { key, mut rec } = self.resolve_live(&input.secret_id)?;
+        let now = self.now_ms();
+        let output = |rec: &SecretRecord| RotateSecretOutput {
+            arn: Arn::from_stored(rec.arn.clone()),
+            name: name_of(rec),
+            version_id: Some(token.clone()),
+        };
+        if let Some(cfg) = &rec.rotation {
+            let in_progress = cfg
+                .in_progress
+                .as_ref()
+                .is_some_and(|p| !p.failed && p.token == token.as_str());
+            if in_progress || cfg.last_token.as_deref() == Some(token.as_str()) {
+                return Ok(output(&rec));
+            }
+        }
+        let stored_rules = rec.rotation.as_ref().and_then(|c| c.rules.clone());
+        let lambda = input
+            .rotation_lambda_arn
+            .clone()
+            .filter(|a| !a.is_empty())
+            .or_else(|| rec.rotation.as_ref().and_then(|c| c.lambda_arn.clone()))
+            .ok_or_else(|| Error::invalid_request(NO_FUNCTION))?;
+        if self.store().rotator(&lambda).is_none() {
+            return Err(Error::AccessDenied {
+                message: CANNOT_INVOKE.to_owned(),
+            });
+        }
+        let current = rec.holder_of(CURRENT).map(|v| v.id.clone());
+        if let Some(pending) = rec
+            .holder_of(PENDING)
+            .map(|v| v.id.clone())
+            .filter(|p| Some(p) != current.as_ref())
+        {
+            let ours = rec
+                .rotation
+                .as_mut()
+                .and_then(|c| c.in_progress.as_mut())
+                .filter(|p| p.token == pending);
+            return match ours {
+                Some(p) => {
+                    if p.failed {
+                        reset(p, now);
+                        self.commit(&mut guard, &record_only(key, &rec)?)?;
+                    }
+                    Err(Error::invalid_request(NOT_COMPLETE))
+                }
+                None => Err(Error::invalid_request(format!(
+                    "A previous rotation isn't complete: staging label {PENDING} is attached to version {pending}, which is not the {CURRENT} version. Remove {PENDING} from it (UpdateSecretVersionStage) before rotating the secret again."
+                ))),
+            };
+        }
+        if rec.version(token.as_str()).is_some() {
+            return Err(Error::exists(format!(
+                "You can't use ClientRequestToken {token} because that value is already in use for a version of secret {}.",
+                rec.arn
+            )));
+        }
+        let rules = input
+            .rotation_rules
+            .as_ref()
+            .map(rules_to_stored)
+            .or(stored_rules);
+        let mut change_values = Vec::new();
+        if immediately {
+            versions::add_placeholder(&mut rec, token.as_str(), now)?;
+        } else {
+            let Some(cur) = rec.holder_of(CURRENT).filter(|v| v.has_value).cloned() else {
+                return Err(Error::invalid_request(
+                    "You can't test the rotation of a secret that has no AWSCURRENT value.",
+                ));
+            };
+            let value = self.open_value(&rec, &cur)?;
+            let vr = self.seal_value(&rec.arn, token.as_str(), &value)?;
+            versions::add_version(
+                &mut rec,
+                token.as_str(),
+                &BTreeSet::from([PENDING.to_owned()]),
+                now,
+            )?;
+            change_values.push((token.as_str().to_owned(), vr));
+        }
+        let old = rec.rotation.take();
+        let mut cfg = RotationConfig {
+            enabled: true,
+            lambda_arn: Some(lambda),
+            rules,
+            last_rotated_ms: old.as_ref().and_then(|c| c.last_rotated_ms),
+            next_rotation_ms: None,
+            last_token: old.as_ref().and_then(|c| c.last_token.clone()),
+            in_progress: Some(RotationProgress {
+                token: token.as_str().to_owned(),
+                step: if immediately {
+                    rotation::RotationStep::CreateSecret.index()
+                } else {
+                    rotation::RotationStep::TestSecret.index()
+                },
+                test_only: !immediately,
+                attempts: 0,
+                next_attempt_ms: now,
+                failed: false,
+                last_error: None,
+                started_ms: now,
+            }),
+        };
+        cfg.next_rotation_ms = rotation::next_after(&cfg, now);
+        rec.rotation = Some(cfg);
+        rec.last_changed_ms = now;
+        let mut change = record_only(key, &rec)?;
+        for (id, vr) in change_values {
+            change.prepare.put(
+                Keyspace::Values,
+                crate::storage::value_key(&rec.uid, &id),
+                crate::storage::encode(&vr)?,
+            );
+        }
+        self.commit(&mut guard, &change)?;
+        Ok(output(&rec))
+    }
+
+    /// Turns automatic rotation off (rule B9.9): `RotationEnabled` becomes false, the settings
+    /// stay, and a rotation being driven stops where it is. The labels are not touched: the
+    /// returned version still carries `AWSPENDING`, and the next `rotate_secret` fails until
+    /// it is removed. (The temporary version of a `rotate_immediately(false)` test is removed.)
+    pub fn cancel_rotate_secret(&self, secret_id: &SecretId) -> Result<RotateSecretOutput> {
+        let mut guard = self.writer()?;
+        let Found { key, mut rec } = self.resolve_live(secret_id)?;
+        let now = self.now_ms();
+        let mut removed = Vec::new();
+        if let Some(cfg) = rec.rotation.as_mut() {
+            let progress = cfg.in_progress.take();
+            cfg.enabled = false;
+            cfg.next_rotation_ms = None;
+            if let Some(p) = progress.filter(|p| p.test_only) {
+                removed.extend(rotation::remove_temporary(&mut rec, &p.token));
+            }
+            rec.last_changed_ms = now;
+            let mut change = record_only(key, &rec)?;
+            drop_versions(self, &mut change.cleanup, &rec, &removed)?;
+            self.commit(&mut guard, &change)?;
+        }
+        let current = rec.holder_of(CURRENT).map(|v| v.id.clone());
+        let pending = rec
+            .holder_of(PENDING)
+            .map(|v| v.id.clone())
+            .filter(|p| Some(p) != current.as_ref());
+        Ok(RotateSecretOutput {
+            arn: Arn::from_stored(rec.arn.clone()),
+            name: name_of(&rec),
+            version_id: pending.map(VersionId::from_stored),
+        })
+    }
+
+    /// The rotation in progress on `secret_id`, if any.
+    pub fn rotation_status(&self, secret_id: &SecretId) -> Result<Option<RotationStatus>> {
+        let rec = self.resolve(secret_id)?.rec;
+        rec.rotation
+            .as_ref()
+            .and_then(|c| c.in_progress.as_ref())
+            .map(RotationStatus::from_progress)
+            .transpose()
+    }
+
+    /// Runs the rotation in progress on `secret_id` now, step after step, until it completes or
+    /// a step fails (a failure is recorded, with its retry time). Ignores a pending backoff; a
+    /// rotation that gave up is not run (the next `rotate_secret` or scheduled rotation resumes it).
+    pub fn drive_rotation(&self, secret_id: &SecretId) -> Result<DriveOutcome> {
+        rotation::drive(self, secret_id, None, false)
+    }
+
+    /// Like [`Session::drive_rotation`], stopping after at most `max_steps` steps.
+    pub fn drive_rotation_steps(
+        &self,
+        secret_id: &SecretId,
+        max_steps: usize,
+    ) -> Result<DriveOutcome> {
+        rotation::drive(self, secret_id, Some(max_steps), false)
+    }
+
+    /// Makes a rotation that gave up due again (used when its next scheduled rotation comes).
+    pub(crate) fn resume_failed_rotation(&self, secret_id: &SecretId) -> Result<()> {
+        let mut guard = self.writer()?;
+        let Found { key, mut rec } = self.resolve_live(secret_id)?;
+        let now = self.now_ms();
+        if let Some(p) = rec
+            .rotation
+            .as_mut()
+            .and_then(|c| c.in_progress.as_mut())
+            .filter(|p| p.failed)
+        {
+            reset(p, now);
+            self.commit(&mut guard, &record_only(key, &rec)?)?;
+        }
+        Ok(())
+    }
+
+    /// Starts the rotation a schedule calls for, with a fresh token.
+    pub(crate) fn start_scheduled_rotation(&self, secret_id: &SecretId) -> Result<()> {
+        self.rotate_secret(RotateSecretInput::new(secret_id.clone()))
+            .map(|_| ())
+    }
+}
+
+fn reset(p: &mut RotationProgress, now: u64) {
+    p.failed = false;
+    p.attempts = 0;
+    p.next_attempt_ms = now;
+}
