@@ -36,6 +36,11 @@ fn version_mut<'a>(rec: &'a mut SecretRecord, id: &str) -> Option<&'a mut Versio
     rec.versions.iter_mut().find(|v| v.id == id)
 }
 
+/// Drops value-less placeholders that lost their last label: nothing can reach them any more.
+fn drop_orphan_placeholders(rec: &mut SecretRecord) {
+    rec.versions.retain(|v| v.has_value || !v.labels.is_empty());
+}
+
 fn check_label_count(rec: &SecretRecord) -> Result<()> {
     let distinct: BTreeSet<&str> = rec
         .versions
@@ -104,6 +109,7 @@ pub(crate) fn add_version(
             pv.labels.retain(|l| l != PENDING);
         }
     }
+    drop_orphan_placeholders(rec);
     check_label_count(rec)
 }
 
@@ -111,6 +117,7 @@ pub(crate) fn add_version(
 /// version (rule B9.5: the version a rotation starts with). The caller has ruled out an existing `id`.
 pub(crate) fn add_placeholder(rec: &mut SecretRecord, id: &str, now_ms: u64) -> Result<()> {
     remove_label(rec, PENDING);
+    drop_orphan_placeholders(rec);
     let seq = rec.next_seq;
     rec.next_seq += 1;
     rec.versions.push(VersionMeta {
@@ -157,6 +164,7 @@ pub(crate) fn move_label(
             )));
         }
         remove_label(rec, label);
+        drop_orphan_placeholders(rec);
         return check_label_count(rec);
     };
     if let Some(x) = holder.as_deref().filter(|x| *x != to)
@@ -187,6 +195,7 @@ pub(crate) fn move_label(
             add_label(xv, PREVIOUS);
         }
     }
+    drop_orphan_placeholders(rec);
     check_label_count(rec)
 }
 
@@ -338,6 +347,26 @@ mod tests {
         assert!(labels(&r, "v2").is_empty());
         move_label(&mut r, "new", Some("v2"), None).unwrap();
         assert_eq!(labels(&r, "v2"), ["new"]);
+    }
+
+    #[test]
+    fn a_placeholder_that_loses_its_last_label_goes() {
+        let mut r = rec();
+        add_version(&mut r, "a", &set(&["AWSCURRENT"]), 1).unwrap();
+        add_placeholder(&mut r, "p", 2).unwrap();
+        assert_eq!(labels(&r, "p"), vec!["AWSPENDING"]);
+        move_label(&mut r, "AWSPENDING", None, Some("p")).unwrap();
+        assert!(r.version("p").is_none());
+        add_placeholder(&mut r, "q", 3).unwrap();
+        add_placeholder(&mut r, "s", 4).unwrap();
+        assert!(
+            r.version("q").is_none(),
+            "the older placeholder lost AWSPENDING"
+        );
+        add_version(&mut r, "b", &set(&["AWSPENDING"]), 5).unwrap();
+        assert!(r.version("s").is_none());
+        assert_eq!(labels(&r, "b"), vec!["AWSPENDING"]);
+        assert_eq!(labels(&r, "a"), vec!["AWSCURRENT"]);
     }
 
     #[test]

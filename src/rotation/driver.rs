@@ -271,7 +271,9 @@ fn record(
     let result = result.and_then(|()| {
         if step == RotationStep::FinishSecret
             && !ran.test_only
-            && !rec.version(&ran.token).is_some_and(|v| v.has_label(CURRENT))
+            && !rec
+                .version(&ran.token)
+                .is_some_and(|v| v.has_label(CURRENT))
         {
             return Err(format!(
                 "finishSecret returned, but version {} is not AWSCURRENT",
@@ -293,6 +295,8 @@ fn record(
     match result {
         Ok(()) if ran.test_only || step == RotationStep::FinishSecret => {
             if ran.test_only {
+                // The test is over: nothing is left to drive.
+                cfg.in_progress = None;
                 removed.extend(remove_temporary(&mut rec, &ran.token));
             } else {
                 cfg_completed(&mut rec, &ran.token, now);
@@ -430,7 +434,15 @@ pub(crate) fn rotate_due(store: &SecretStore, now: SystemTime) -> Result<DueRepo
         let started = match action {
             Action::Drive => Ok(false),
             Action::Resume => session.resume_failed_rotation(&id).map(|()| false),
-            Action::Start => session.start_scheduled_rotation(&id).map(|()| true),
+            Action::Start => session
+                .start_scheduled_rotation(&id)
+                .map(|()| true)
+                .or_else(|e| {
+                    // It cannot start (say, `AWSPENDING` was left on another version): try again at
+                    // the next scheduled time, not on every call.
+                    session.postpone_scheduled_rotation(&id)?;
+                    Err(e)
+                }),
         };
         match started {
             Ok(s) => report.started += usize::from(s),

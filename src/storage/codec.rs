@@ -69,6 +69,9 @@ pub(crate) fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, DecodeE
     Ok(value)
 }
 
+impl Plain for u64 {}
+impl<T> Plain for (u8, T) {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +112,3 @@ mod tests {
         ));
     }
 }
-
-impl Plain for u64 {}
-impl<T> Plain for (u8, T) {}

@@ -4,8 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::codec::{self, DecodeError, FORMAT_V1, FORMAT_V2, Plain};
 use super::StorageError;
+use super::codec::{self, DecodeError, FORMAT_V1, FORMAT_V2, Plain};
 
 /// Store-wide metadata, under key `store` in [`super::Keyspace::Meta`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -31,8 +31,8 @@ use crate::versions::VersionLimits;
 
 pub use list::{Filter, FilterKey, SortBy, SortOrder};
 pub(crate) use rotate::rules_of;
-pub(crate) use write::{drop_versions, record_only};
 pub use types::*;
+pub(crate) use write::{drop_versions, record_only};
 
 const META_KEY: &[u8] = b"store";
 

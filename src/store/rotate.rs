@@ -318,6 +318,18 @@ impl Session {
         Ok(())
     }
 
+    /// Moves a scheduled rotation that could not start to the schedule's next time.
+    pub(crate) fn postpone_scheduled_rotation(&self, secret_id: &SecretId) -> Result<()> {
+        let mut guard = self.writer()?;
+        let Found { key, mut rec } = self.resolve_live(secret_id)?;
+        let now = self.now_ms();
+        if let Some(cfg) = rec.rotation.as_mut() {
+            cfg.next_rotation_ms = rotation::next_after(cfg, now);
+            self.commit(&mut guard, &record_only(key, &rec)?)?;
+        }
+        Ok(())
+    }
+
     /// Starts the rotation a schedule calls for, with a fresh token.
     pub(crate) fn start_scheduled_rotation(&self, secret_id: &SecretId) -> Result<()> {
         self.rotate_secret(RotateSecretInput::new(secret_id.clone()))

@@ -193,9 +193,7 @@ impl Session {
             }
             None => None,
         };
-        change
-            .commit
-            .put(Keyspace::Secrets, key, rec.encode()?);
+        change.commit.put(Keyspace::Secrets, key, rec.encode()?);
         self.commit(&mut guard, &change)?;
         Ok(CreateSecretOutput {
             arn,

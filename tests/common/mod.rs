@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use strongroom::{
     CreateSecretInput, ErrorKind, GetSecretValueInput, InsecureTestKeyProvider, ManualClock,
-    SecretId, SecretName, SecretStore, SecretValue, Session, VersionId,
+    RetryPolicy, SecretId, SecretName, SecretStore, SecretValue, Session, VersionId,
 };
 
 /// 2023-11-14T22:13:20Z: a fixed start so dates are reproducible.
@@ -23,14 +23,26 @@ pub struct TestStore {
     pub dir: tempfile::TempDir,
     pub clock: Arc<ManualClock>,
     pub store: SecretStore,
+    /// The rotation retry policy the store is opened (and reopened) with.
+    retry: RetryPolicy,
 }
 
 impl TestStore {
     pub fn new() -> Self {
+        Self::with_retry_policy(RetryPolicy::default())
+    }
+
+    /// A store whose failed rotation steps are retried by `retry`.
+    pub fn with_retry_policy(retry: RetryPolicy) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::at_unix_seconds(START_SECS));
-        let store = open_at(dir.path(), &clock);
-        Self { dir, clock, store }
+        let store = open_with(dir.path(), &clock, retry);
+        Self {
+            dir,
+            clock,
+            store,
+            retry,
+        }
     }
 
     pub fn s(&self) -> Session {
@@ -44,7 +56,7 @@ impl TestStore {
         let tmp = tempfile::tempdir().unwrap();
         let old = std::mem::replace(&mut self.store, open_at(tmp.path(), &self.clock));
         drop(old);
-        self.store = open_at(&path, &self.clock);
+        self.store = open_with(&path, &self.clock, self.retry);
     }
 
     pub fn advance(&self, by: Duration) {
@@ -57,9 +69,18 @@ impl TestStore {
 }
 
 pub fn open_at(path: &std::path::Path, clock: &Arc<ManualClock>) -> SecretStore {
+    open_with(path, clock, RetryPolicy::default())
+}
+
+pub fn open_with(
+    path: &std::path::Path,
+    clock: &Arc<ManualClock>,
+    retry: RetryPolicy,
+) -> SecretStore {
     SecretStore::builder(path.join("data"), Arc::new(InsecureTestKeyProvider::new(7)))
         .clock(clock.clone())
         .account_id(strongroom::AccountId::new("111111111111").unwrap())
+        .rotation_retry_policy(retry)
         .open()
         .unwrap()
 }
