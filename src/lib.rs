@@ -60,6 +60,8 @@ pub use rotation::{
     DriveOutcome, DueReport, RetryPolicy, RotationStatus, RotationStep, Rotator, StepError,
     finish_secret,
 };
+#[cfg(feature = "postgres")]
+pub use rotation::{PostgresCredential, PostgresRotationError, PostgresRotator, PostgresStrategy};
 pub use storage::{
     Commit, DecodeError, Entry, Keyspace, SledBackend, StorageBackend, StorageError, WriteBatch,
     WriteOp,

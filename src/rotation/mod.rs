@@ -8,6 +8,8 @@
 //! record. A process killed at any point resumes at the step that did not complete.
 
 mod driver;
+#[cfg(feature = "postgres")]
+mod postgres;
 
 use std::fmt;
 
@@ -15,6 +17,10 @@ use crate::error::Result;
 use crate::model::{Arn, SecretId, StagingLabel, VersionId};
 use crate::store::{Session, UpdateSecretVersionStageInput};
 
+#[cfg(feature = "postgres")]
+pub use self::postgres::{
+    PostgresCredential, PostgresRotationError, PostgresRotator, PostgresStrategy,
+};
 pub use driver::{DriveOutcome, DueReport, RetryPolicy, RotationStatus};
 pub(crate) use driver::{Rotators, drive, next_after, remove_temporary, rotate_due};
 
@@ -93,8 +99,12 @@ impl fmt::Display for RotationStep {
 pub trait Rotator: Send + Sync + fmt::Debug {
     /// Creates the new credential and stores it as the value of version `token`
     /// (`put_secret_value` with `AWSPENDING`), unless that version already has a value.
-    fn create_secret(&self, session: &Session, arn: &Arn, token: &VersionId)
-    -> Result<(), StepError>;
+    fn create_secret(
+        &self,
+        session: &Session,
+        arn: &Arn,
+        token: &VersionId,
+    ) -> Result<(), StepError>;
 
     /// Makes the target system accept the `AWSPENDING` credential.
     fn set_secret(&self, session: &Session, arn: &Arn, token: &VersionId) -> Result<(), StepError>;
