@@ -348,10 +348,13 @@ impl SecretCache {
     /// refreshes and tries once more: the pattern that keeps readers working through a rotation.
     ///
     /// On [`Attempt::AuthFailed`] the secret's entry is dropped and `AWSCURRENT` read again from
-    /// the source. If it is a different credential, `call` runs with it. If it is the same one
+    /// the source. If it is a different credential, `call` runs with it. If it is the same one,
+    /// `AWSPENDING` is read, then `AWSCURRENT` once more; if that is still the same credential
     /// and a rotation is in progress (`AWSPENDING` on another version with a value), `call` runs
     /// with the `AWSPENDING` credential instead: between a rotation's `setSecret` and
-    /// `finishSecret` that is the one the target accepts. Either way there is one retry.
+    /// `finishSecret` that is the one the target accepts. Otherwise it runs with the credential
+    /// read last. Either way there is one retry, and it succeeds unless the target changed
+    /// during it or the refused credential was two or more rotations old.
     pub fn with_credential<T, E>(
         &self,
         id: &SecretId,
@@ -366,12 +369,28 @@ impl SecretCache {
         self.inner.invalidate_secret(&storage_key(first.output()));
         let fresh = self.get_secret_value(id).map_err(CredentialError::Read)?;
         let retry = if fresh.value() == first.value() {
-            match self.get(id, &VersionSelector::PENDING) {
-                Ok(pending) if pending.version_id() != fresh.version_id() => pending,
-                // No rotation in progress: the fresh credential is the one that just failed.
-                Ok(_) => fresh,
-                Err(e) if e.kind() == ErrorKind::ResourceNotFound => fresh,
+            // `AWSPENDING` is the accepted credential only if it is read *before* an `AWSCURRENT`
+            // read that still returns the refused one: read after, it may belong to the next
+            // rotation (its placeholder, or a value its `setSecret` has not set yet), because the
+            // rotation in progress may have finished in between. So `AWSPENDING` first, then
+            // `AWSCURRENT` once more (from the source, after the `AWSPENDING` read).
+            let pending = match self.get(id, &VersionSelector::PENDING) {
+                Ok(pending) => Some(pending),
+                Err(e) if e.kind() == ErrorKind::ResourceNotFound => None,
                 Err(e) => return Err(CredentialError::Read(e)),
+            };
+            self.inner.invalidate_secret(&storage_key(fresh.output()));
+            let again = self.get_secret_value(id).map_err(CredentialError::Read)?;
+            match pending {
+                Some(pending)
+                    if again.value() == first.value()
+                        && pending.version_id() != again.version_id() =>
+                {
+                    pending
+                }
+                // No rotation in progress (the fresh credential is the one that just failed),
+                // or it finished meanwhile (the fresh credential is the new one).
+                _ => again,
             }
         } else {
             fresh
