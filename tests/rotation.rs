@@ -1161,6 +1161,35 @@ fn backoff_doubles_up_to_the_maximum() {
 }
 
 #[test]
+fn replaying_the_request_of_a_rotation_that_gave_up_resumes_it() {
+    let t = TestStore::with_retry_policy(RetryPolicy::new(1, 30 * SEC, 600 * SEC));
+    let r = TestRotator::registered(&t);
+    let s = t.s();
+    create(&s, "db", "old");
+    r.fail(RotationStep::FinishSecret, 1);
+    rotate(&s, "db", "r1").unwrap();
+    let (step, _) = failed(s.drive_rotation(&id("db")).unwrap());
+    assert_eq!(step, RotationStep::FinishSecret);
+    assert!(s.rotation_status(&id("db")).unwrap().unwrap().failed);
+    // The same request again: the same answer, and the rotation is due again where it stopped.
+    let out = rotate(&s, "db", "r1").unwrap();
+    assert_eq!(out.version_id, Some(token("r1")));
+    let st = s.rotation_status(&id("db")).unwrap().unwrap();
+    assert!(!st.failed);
+    assert_eq!(st.next_step, RotationStep::FinishSecret);
+    assert_eq!(s.drive_rotation(&id("db")).unwrap(), completed("r1"));
+    assert_eq!(current(&s, "db"), r.generated()[0]);
+    assert_eq!(r.count(RotationStep::CreateSecret), 1);
+    // Completed: replaying it now changes nothing.
+    let before = snapshot(&s, "db");
+    assert_eq!(
+        rotate(&s, "db", "r1").unwrap().version_id,
+        Some(token("r1"))
+    );
+    assert_eq!(snapshot(&s, "db"), before);
+}
+
+#[test]
 fn a_failed_rotation_resumes_at_the_next_scheduled_rotation() {
     let t = TestStore::with_retry_policy(RetryPolicy::new(1, 30 * SEC, 600 * SEC));
     let r = TestRotator::registered(&t);

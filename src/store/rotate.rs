@@ -105,7 +105,8 @@ impl Session {
     /// - `ResourceExists`: the token names a version that this rotation did not create.
     ///
     /// Replaying the request of the rotation in progress, or of the last completed one, returns
-    /// the same response and changes nothing.
+    /// the same response and changes nothing, except that replaying a rotation that gave up
+    /// makes it due again.
     pub fn rotate_secret(&self, input: RotateSecretInput) -> Result<RotateSecretOutput> {
         if let Some(a) = &input.rotation_lambda_arn
             && a.len() > MAX_LAMBDA_ARN
@@ -129,12 +130,20 @@ impl Session {
             name: name_of(rec),
             version_id: Some(token.clone()),
         };
-        if let Some(cfg) = &rec.rotation {
-            let in_progress = cfg
+        if let Some(cfg) = rec.rotation.as_mut() {
+            if cfg.last_token.as_deref() == Some(token.as_str()) {
+                return Ok(output(&rec));
+            }
+            if let Some(p) = cfg
                 .in_progress
-                .as_ref()
-                .is_some_and(|p| !p.failed && p.token == token.as_str());
-            if in_progress || cfg.last_token.as_deref() == Some(token.as_str()) {
+                .as_mut()
+                .filter(|p| p.token == token.as_str())
+            {
+                // A replay of the rotation in progress; if it gave up, the replay resumes it.
+                if p.failed {
+                    reset(p, now);
+                    self.commit(&mut guard, &record_only(key, &rec)?)?;
+                }
                 return Ok(output(&rec));
             }
         }
