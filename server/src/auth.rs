@@ -50,6 +50,9 @@ const SINGLE_HEADERS: &[&str] = &[
 #[derive(Default)]
 pub struct Credentials {
     keys: HashMap<String, AccessKey>,
+    /// The access key id added first (the file's first): the key rotation functions sign with
+    /// unless another is designated.
+    first: Option<String>,
     /// Signing keys derived for `(access key id, date, region)`: deriving one takes four HMACs,
     /// and a client signs every request of a day in a region with the same one. Wiped on drop.
     signing_keys: Mutex<HashMap<(String, String, String), SigningKey>>,
@@ -103,8 +106,12 @@ impl Credentials {
         secret_access_key: impl Into<String>,
         principal: Principal,
     ) -> Self {
+        let access_key_id = access_key_id.into();
+        if self.first.is_none() {
+            self.first = Some(access_key_id.clone());
+        }
         self.keys.insert(
-            access_key_id.into(),
+            access_key_id,
             AccessKey {
                 secret: Zeroizing::new(secret_access_key.into()),
                 principal,
@@ -121,6 +128,21 @@ impl Credentials {
     /// Whether there are no access keys.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// Whether `access_key_id` is one of the access keys.
+    pub fn contains(&self, access_key_id: &str) -> bool {
+        self.keys.contains_key(access_key_id)
+    }
+
+    /// The access key `access_key_id`, or without one the first added (the first of a file),
+    /// with its secret key: what rotation functions sign their requests with.
+    pub(crate) fn key_pair(
+        &self,
+        access_key_id: Option<&str>,
+    ) -> Option<(String, Zeroizing<String>)> {
+        let id = access_key_id.or(self.first.as_deref())?;
+        self.keys.get(id).map(|k| (id.to_owned(), k.secret.clone()))
     }
 
     /// Reads a credentials file (see [`Credentials::parse`]). Like a key file, it must not be

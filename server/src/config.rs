@@ -1,6 +1,7 @@
 //! The server's settings: command-line flags, optionally a TOML file holding the same settings
 //! (flags win), and documented defaults.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -42,8 +43,10 @@ pub enum ConfigError {
 /// The settings of `strongroom serve`, each optional; what is absent takes its default.
 ///
 /// As a TOML file (`--config FILE`), the keys are `listen`, `data`, `key_file`, `region`,
-/// `account_id`, `credentials` and `allow_unauthenticated`; relative paths in the file are
-/// relative to the file's folder.
+/// `account_id`, `credentials`, `allow_unauthenticated`, `rotation_step_timeout` (seconds),
+/// `rotation_access_key_id`, and the table `[rotation_functions]` of `"ARN" = "COMMAND"`
+/// entries; relative paths in the file are relative to the file's folder (a command's words are
+/// not paths: it runs in the server's working directory).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -62,6 +65,14 @@ pub struct Settings {
     pub credentials: Option<PathBuf>,
     /// Allow authentication to be off on an address other than loopback.
     pub allow_unauthenticated: Option<bool>,
+    /// Rotation functions: `RotationLambdaARN` → `COMMAND` (or `builtin:NAME`), see
+    /// [`crate::RotationFunction::parse`].
+    #[serde(default)]
+    pub rotation_functions: BTreeMap<String, String>,
+    /// Seconds one step of a rotation command may run before it is killed.
+    pub rotation_step_timeout: Option<u64>,
+    /// The access key whose credentials rotation commands get (default: the first).
+    pub rotation_access_key_id: Option<String>,
 }
 
 impl Settings {
@@ -75,6 +86,18 @@ impl Settings {
             path: path.to_path_buf(),
             message: e.message().to_owned(),
         })?;
+        crate::rotation::parse_rotation_table(&s.rotation_functions).map_err(|message| {
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("[rotation_functions]: {message}"),
+            }
+        })?;
+        if s.rotation_step_timeout == Some(0) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: "rotation_step_timeout must be at least 1 second".to_owned(),
+            });
+        }
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [&mut s.data, &mut s.key_file, &mut s.credentials]
             .into_iter()
@@ -87,8 +110,11 @@ impl Settings {
         Ok(s)
     }
 
-    /// These settings, with every one that is absent taken from `fallback`.
+    /// These settings, with every one that is absent taken from `fallback`. Rotation functions
+    /// are merged by ARN, these winning.
     pub fn or(self, fallback: Self) -> Self {
+        let mut rotation_functions = fallback.rotation_functions;
+        rotation_functions.extend(self.rotation_functions);
         Self {
             listen: self.listen.or(fallback.listen),
             data: self.data.or(fallback.data),
@@ -99,6 +125,13 @@ impl Settings {
             allow_unauthenticated: self
                 .allow_unauthenticated
                 .or(fallback.allow_unauthenticated),
+            rotation_functions,
+            rotation_step_timeout: self
+                .rotation_step_timeout
+                .or(fallback.rotation_step_timeout),
+            rotation_access_key_id: self
+                .rotation_access_key_id
+                .or(fallback.rotation_access_key_id),
         }
     }
 }

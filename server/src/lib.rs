@@ -3,6 +3,10 @@
 //! The AWS Secrets Manager wire protocol (JSON 1.1 over HTTP, SigV4) in front of a
 //! [`strongroom::SecretStore`], so that AWS SDKs and the AWS CLI work against it unchanged.
 //!
+//! `RotateSecret` runs the rotation functions the state maps
+//! ([`ServerState::with_rotation_function`]): local commands that receive the Lambda event, so
+//! that rotation functions written for AWS Lambda run unchanged, or built-in rotators.
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use strongroom::{LocalKeyProvider, SecretStore};
@@ -23,6 +27,7 @@ mod config;
 mod error;
 mod ops;
 mod protocol;
+mod rotation;
 mod state;
 
 pub use auth::{Credentials, MAX_CLOCK_SKEW};
@@ -31,4 +36,8 @@ pub use config::{
     DEFAULT_REGION, Settings,
 };
 pub use protocol::{BODY_READ_TIMEOUT, SHUTDOWN_GRACE, router, run};
+pub use rotation::{
+    DEFAULT_ROTATION_INTERVAL, DEFAULT_ROTATION_STEP_TIMEOUT, ROTATION_STOP_WAIT, RotationFunction,
+    parse_rotation_mapping, parse_rotation_table,
+};
 pub use state::{DEFAULT_MAX_BODY_BYTES, ServerState};

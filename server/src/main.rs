@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use strongroom::{AccountId, LocalKeyProvider, Region, SecretStore};
 use strongroom_server::{
     Credentials, DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN,
-    DEFAULT_REGION, ServerState, Settings, run,
+    DEFAULT_REGION, ServerState, Settings, parse_rotation_mapping, parse_rotation_table, run,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -56,9 +56,27 @@ struct ServeArgs {
     /// Allow authentication to be off on an address other than loopback. NO SECURITY.
     #[arg(long)]
     allow_unauthenticated: bool,
+    /// Map a RotationLambdaARN to a command run once per rotation step (the Lambda event as JSON
+    /// on stdin; split into words as a shell would, run without one), or to `builtin:NAME`.
+    /// Repeatable.
+    #[arg(long, value_name = "ARN=COMMAND", value_parser = rotation_mapping)]
+    rotation_function: Vec<(String, String)>,
+    /// Seconds one step of a rotation command may run before it is killed [default: 300].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    rotation_step_timeout: Option<u64>,
+    /// The access key whose credentials rotation commands get [default: the file's first].
+    #[arg(long, value_name = "ID")]
+    rotation_access_key_id: Option<String>,
     /// TOML file with the same settings (flags win).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+}
+
+/// `ARN=COMMAND`, validated; the ARN trimmed, the command as given.
+fn rotation_mapping(mapping: &str) -> Result<(String, String), String> {
+    let (arn, _) = parse_rotation_mapping(mapping)?;
+    let command = mapping.split_once('=').map_or("", |(_, c)| c);
+    Ok((arn, command.to_owned()))
 }
 
 fn main() -> ExitCode {
@@ -95,6 +113,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     flags.account_id = args.account_id;
     flags.credentials = args.credentials;
     flags.allow_unauthenticated = args.allow_unauthenticated.then_some(true);
+    flags.rotation_functions = args.rotation_function.into_iter().collect();
+    flags.rotation_step_timeout = args.rotation_step_timeout;
+    flags.rotation_access_key_id = args.rotation_access_key_id;
     let settings = match &args.config {
         Some(path) => flags.or(Settings::load(path).map_err(|e| e.to_string())?),
         None => flags,
@@ -130,6 +151,22 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         ));
     }
 
+    let rotation_functions = parse_rotation_table(&settings.rotation_functions)
+        .map_err(|e| format!("--rotation-function: {e}"))?;
+    if let Some(id) = &settings.rotation_access_key_id {
+        match &credentials {
+            Some(c) if !c.contains(id) => {
+                return Err(format!(
+                    "--rotation-access-key-id {id}: no such access key in the credentials file"
+                ));
+            }
+            Some(_) => {}
+            None => tracing::warn!(
+                "--rotation-access-key-id is ignored: authentication is off (rotation commands get placeholder credentials)"
+            ),
+        }
+    }
+
     create_private_dir(&data)?;
     let key_existed = key_file.exists();
     let provider = LocalKeyProvider::open(&key_file)
@@ -148,6 +185,15 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .open()
         .map_err(|e| format!("opening the store in {}: {e}", data.display()))?;
     let mut state = ServerState::new(store);
+    for (arn, function) in rotation_functions {
+        state = state.with_rotation_function(arn, function);
+    }
+    if let Some(secs) = settings.rotation_step_timeout {
+        state = state.with_rotation_step_timeout(std::time::Duration::from_secs(secs));
+    }
+    if let Some(id) = settings.rotation_access_key_id {
+        state = state.with_rotation_access_key(id);
+    }
     match credentials {
         Some(c) => {
             tracing::info!(access_keys = c.len(), "SigV4 authentication on");
@@ -172,7 +218,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -192,7 +238,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("server: {e}"))?;
         tracing::info!("stopped; store flushed and closed");
         Ok(())
-    })
+    });
+    // Work still running on the blocking pool (a rotation step or a write past the grace
+    // period) must not hold the process: every acknowledged write is already on disk.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }
 
 fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {

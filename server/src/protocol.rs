@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use crate::auth;
 use crate::error::ApiError;
 use crate::ops::{self, Call};
+use crate::rotation::{self, ROTATION_STOP_WAIT};
 use crate::state::ServerState;
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -42,6 +43,16 @@ pub fn router(state: ServerState) -> Router {
 
 /// Serves `listener` until `shutdown` completes, then stops accepting connections, lets requests
 /// in flight finish (for at most [`SHUTDOWN_GRACE`]), and flushes the store before returning.
+///
+/// It also registers the state's rotation functions with the store (their commands call back
+/// to this listener's address) and runs due rotations in the background (see
+/// [`ServerState::with_rotation_function`]). At shutdown a rotation command that is running is
+/// killed at once (its step counts as a failed attempt and runs again later), and a built-in
+/// rotator's step is waited for up to [`ROTATION_STOP_WAIT`].
+///
+/// ## Errors
+/// An I/O error of the listener; a rotation access key that is not among the credentials
+/// (`InvalidInput`, before serving); the store's final flush.
 pub async fn run(
     listener: TcpListener,
     state: ServerState,
@@ -49,17 +60,27 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let store = state.store.clone();
     let (stop, stopping) = tokio::sync::watch::channel(false);
+    let stop = Arc::new(stop);
+    let rotation_task = rotation::start(
+        &store,
+        Arc::clone(&state.clock),
+        &state.rotation,
+        state.credentials.as_deref(),
+        rotation::endpoint_url(listener.local_addr()?),
+        stopping.clone(),
+    )?;
+    let signal = Arc::clone(&stop);
     tokio::spawn(async move {
         shutdown.await;
-        let _ = stop.send(true);
+        signal.send_replace(true);
     });
     let mut graceful = stopping.clone();
     let mut deadline = stopping;
     let serve = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
         let _ = graceful.wait_for(|stop| *stop).await;
     });
-    tokio::select! {
-        served = serve => served?,
+    let served = tokio::select! {
+        served = serve => served,
         () = async move {
             let _ = deadline.wait_for(|stop| *stop).await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -68,8 +89,21 @@ pub async fn run(
                 grace_secs = SHUTDOWN_GRACE.as_secs(),
                 "requests still in flight after the grace period: no longer waiting for them (they end with the runtime)"
             );
+            Ok(())
         }
+    };
+    // Also when serving failed: the rotation task stops with the server.
+    stop.send_replace(true);
+    if tokio::time::timeout(ROTATION_STOP_WAIT, rotation_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            wait_secs = ROTATION_STOP_WAIT.as_secs(),
+            "a rotation step is still running after the wait: no longer waiting for it"
+        );
     }
+    served?;
     tokio::task::spawn_blocking(move || store.sync())
         .await
         .map_err(std::io::Error::other)?
@@ -320,10 +354,12 @@ async fn serve(
         .with_request_id(log.request_id.clone())
         .with_region(region);
     let session = state.store.session(context);
+    let rotation_wake = Arc::clone(&state.rotation.wake);
     let work = move || {
         let mut call = Call {
             session,
             secret: None,
+            rotation_wake,
         };
         let result = handler(&mut call, &body);
         (result, call.secret)

@@ -2,10 +2,12 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use strongroom::{Clock, SecretStore, SystemClock};
 
 use crate::auth::Credentials;
+use crate::rotation::{RotationFunction, RotationSettings};
 
 /// The largest request body accepted, unless configured: room for the largest secret
 /// (65,536 bytes, about 87 KiB as base64) with all its tags and description.
@@ -19,6 +21,7 @@ pub struct ServerState {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) max_body_bytes: usize,
     pub(crate) accept_any_host: bool,
+    pub(crate) rotation: RotationSettings,
 }
 
 impl fmt::Debug for ServerState {
@@ -28,6 +31,7 @@ impl fmt::Debug for ServerState {
             .field("account_id", &self.store.account_id().as_str())
             .field("credentials", &self.credentials)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("rotation", &self.rotation)
             .finish_non_exhaustive()
     }
 }
@@ -43,7 +47,42 @@ impl ServerState {
             clock: Arc::new(SystemClock),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             accept_any_host: false,
+            rotation: RotationSettings::default(),
         }
+    }
+
+    /// Maps the rotation function `lambda_arn` (a `RotationLambdaARN`) to `function`: `run`
+    /// registers it with the store, so `RotateSecret` accepts that ARN and the server's
+    /// background task runs the function's steps. Replaces an earlier mapping of the same ARN.
+    pub fn with_rotation_function(
+        mut self,
+        lambda_arn: impl Into<String>,
+        function: RotationFunction,
+    ) -> Self {
+        self.rotation.functions.insert(lambda_arn.into(), function);
+        self
+    }
+
+    /// How long one step of a rotation command may run before it is killed and fails
+    /// (default [`crate::DEFAULT_ROTATION_STEP_TIMEOUT`]); for a built-in rotator, its step
+    /// deadline (default: the rotator's own).
+    pub fn with_rotation_step_timeout(mut self, timeout: Duration) -> Self {
+        self.rotation.step_timeout = Some(timeout);
+        self
+    }
+
+    /// How often the background task looks for due rotations (default
+    /// [`crate::DEFAULT_ROTATION_INTERVAL`]); `RotateSecret` wakes it at once regardless.
+    pub fn with_rotation_interval(mut self, interval: Duration) -> Self {
+        self.rotation.interval = interval;
+        self
+    }
+
+    /// The access key whose credentials rotation commands get, when authentication is on
+    /// (default: the first key of the credentials). `run` fails if it is not among them.
+    pub fn with_rotation_access_key(mut self, access_key_id: impl Into<String>) -> Self {
+        self.rotation.access_key_id = Some(access_key_id.into());
+        self
     }
 
     /// Verifies every request's SigV4 signature against these access keys.

@@ -7,7 +7,8 @@
 //! The server through the Python clients people actually use: boto3 (`python/test_boto3.py`),
 //! the AWS CLI (`python/test_cli.py`), and a replay of the call sequences recorded against real
 //! AWS, through boto3 (`python/replay_recorded.py`). Each test starts a server with SigV4 on and
-//! runs one script with the virtualenv's Python; the script's exit status is the verdict.
+//! runs one script with the virtualenv's Python; the script's exit status is the verdict. The
+//! boto3 suite's server maps a rotation function ARN to `python/rotation_function.py`.
 //!
 //! The interpreter is `$STRONGROOM_PYTHON`, or else `<workspace>/target/pyenv/bin/python`, which
 //! `./scripts/test` creates (`python3 -m venv target/pyenv` and
@@ -130,8 +131,28 @@ async fn run_script(server: &TestServer, name: &str, extra_env: &[(&str, OsStrin
 
 #[tokio::test(flavor = "multi_thread")]
 async fn boto3_lifecycle_pagination_idempotency_and_errors() {
-    let server = TestServer::with_auth().await;
-    let run = run_script(&server, "test_boto3.py", &[]).await;
+    // The suite's rotation case rotates through this function (a Python rotation function
+    // written for AWS Lambda, run by the server).
+    let function = "arn:aws:lambda:us-east-1:000000000000:function:boto3-suite";
+    let server = TestServer::start_with(|s| {
+        s.with_credentials(common::test_credentials())
+            .with_rotation_function(
+                function,
+                strongroom_server::RotationFunction::Command(vec![
+                    python().to_string_lossy().into_owned(),
+                    script("rotation_function.py")
+                        .to_string_lossy()
+                        .into_owned(),
+                ]),
+            )
+    })
+    .await;
+    let run = run_script(
+        &server,
+        "test_boto3.py",
+        &[("STRONGROOM_ROTATION_FUNCTION", function.into())],
+    )
+    .await;
     assert!(
         run.success,
         "test_boto3.py failed: see its output above for the checks that failed"

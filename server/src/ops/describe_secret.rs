@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use strongroom::{SecretDescription, StagingLabel};
+use strongroom::{RotationRules, SecretDescription, StagingLabel};
 
 use super::{Call, TagJson, epoch, parse, respond, secret_id};
 use crate::error::ApiError;
@@ -26,6 +26,16 @@ pub(super) struct DescribeResponse<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     kms_key_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_enabled: Option<bool>,
+    #[serde(rename = "RotationLambdaARN", skip_serializing_if = "Option::is_none")]
+    rotation_lambda_arn: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_rules: Option<RulesOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_rotated_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_rotation_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     last_changed_date: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_accessed_date: Option<f64>,
@@ -43,6 +53,29 @@ pub(super) struct DescribeResponse<'a> {
 
 type VersionMap<'a> = BTreeMap<&'a str, Vec<&'a str>>;
 
+/// `RotationRules` as Describe and List show them: `AutomaticallyAfterDays` is also derived
+/// from a `rate(N days)` schedule (B9.3).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RulesOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    automatically_after_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule_expression: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<String>,
+}
+
+impl<'a> RulesOut<'a> {
+    fn new(rules: &'a RotationRules) -> Self {
+        Self {
+            automatically_after_days: rules.automatically_after_days(),
+            schedule_expression: rules.schedule_expression().map(|e| e.as_str()),
+            duration: rules.duration().map(|d| format!("{}h", d.as_secs() / 3600)),
+        }
+    }
+}
+
 impl<'a> DescribeResponse<'a> {
     pub(super) fn new(d: &'a SecretDescription) -> Self {
         Self {
@@ -50,6 +83,11 @@ impl<'a> DescribeResponse<'a> {
             name: d.name.as_str(),
             description: d.description.as_deref(),
             kms_key_id: d.kms_key_id.as_deref(),
+            rotation_enabled: d.rotation_enabled,
+            rotation_lambda_arn: d.rotation_lambda_arn.as_deref(),
+            rotation_rules: d.rotation_rules.as_ref().map(RulesOut::new),
+            last_rotated_date: d.last_rotated_date.map(epoch),
+            next_rotation_date: d.next_rotation_date.map(epoch),
             last_changed_date: Some(epoch(d.last_changed_date)),
             last_accessed_date: d.last_accessed_date.map(epoch),
             deleted_date: d.deleted_date.map(epoch),

@@ -2,17 +2,20 @@
 //! thin call into the engine. Shapes follow the AWS model's member names (PascalCase); members
 //! with no value are left out of responses; unknown request members are ignored.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use strongroom::{SecretId, SecretValue, Session, StagingLabel, Tag, VersionId};
+use tokio::sync::Notify;
 use zeroize::Zeroizing;
 
 use crate::error::ApiError;
 
 mod batch_get_secret_value;
+mod cancel_rotate_secret;
 mod create_secret;
 mod delete_secret;
 mod describe_secret;
@@ -34,6 +37,8 @@ pub(crate) struct Call {
     pub(crate) session: Session,
     /// The secret the request names, as the caller wrote it, for the request log (never a value).
     pub(crate) secret: Option<String>,
+    /// Wakes the background rotation task (after `RotateSecret` started a rotation).
+    pub(crate) rotation_wake: Arc<Notify>,
 }
 
 /// An operation: the request body in, the response body out.
@@ -44,6 +49,7 @@ pub(crate) type Handler = fn(&mut Call, &[u8]) -> Result<Vec<u8>, ApiError>;
 pub(crate) fn handler(operation: &str) -> Option<(&'static str, Handler)> {
     let found: (&'static str, Handler) = match operation {
         "BatchGetSecretValue" => ("BatchGetSecretValue", batch_get_secret_value::call),
+        "CancelRotateSecret" => ("CancelRotateSecret", cancel_rotate_secret::call),
         "CreateSecret" => ("CreateSecret", create_secret::call),
         "DeleteSecret" => ("DeleteSecret", delete_secret::call),
         "DescribeSecret" => ("DescribeSecret", describe_secret::call),
@@ -69,7 +75,6 @@ pub(crate) fn handler(operation: &str) -> Option<(&'static str, Handler)> {
 /// Secrets Manager operations of the AWS model that this server does not implement (yet). They
 /// are answered with `UnknownOperationException` and a message saying so.
 pub(crate) const NOT_IMPLEMENTED: &[&str] = &[
-    "CancelRotateSecret",
     "DeleteResourcePolicy",
     "GetResourcePolicy",
     "PutResourcePolicy",

@@ -1,15 +1,14 @@
-//! `RotateSecret`, as AWS answers it when no rotation function can be invoked (rule B9.2).
+//! `RotateSecret` (rules B9): saves the rotation settings and a value-less `AWSPENDING` version,
+//! then wakes the background rotation task, which runs the function's steps after the response
+//! (as AWS invokes the Lambda function asynchronously).
 //!
-//! This server does not run rotation functions yet, so no function ARN is ever associated with a
-//! secret: a request without `RotationLambdaARN` is refused with AWS's "no function" message,
-//! and one that names a function with AWS's "cannot invoke" `AccessDeniedException`. Nothing is
-//! saved in either case, exactly as AWS saves nothing when the function cannot be invoked.
-//! `RotationRules` are validated first (rule B9.3), as AWS checks a request before acting on it.
+//! A `RotationLambdaARN` that the server's configuration does not map to a rotation function is
+//! refused as AWS refuses a function it cannot invoke (`AccessDeniedException`), saving nothing.
 
 use serde::Deserialize;
-use strongroom::RotationRules;
+use strongroom::{RotateSecretInput, RotationRules};
 
-use super::{Call, parse, secret_id, version_id};
+use super::{Call, SecretRefOut, parse, respond, secret_id, version_id};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -34,28 +33,39 @@ struct RulesJson {
 pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let req: Request = parse(body)?;
     let id = secret_id(call, req.secret_id)?;
-    version_id(req.client_request_token, "clientRequestToken")?;
-    if let Some(rules) = req.rotation_rules {
-        RotationRules::new(
-            rules.automatically_after_days,
-            rules.schedule_expression.as_deref(),
-            rules.duration.as_deref(),
-        )?;
+    let token = version_id(req.client_request_token, "clientRequestToken")?;
+    let rules = req
+        .rotation_rules
+        .map(|r| {
+            RotationRules::new(
+                r.automatically_after_days,
+                r.schedule_expression.as_deref(),
+                r.duration.as_deref(),
+            )
+        })
+        .transpose()?;
+    // SDKs fill the token in; a raw request without one is refused, with this error code for
+    // RotateSecret (InvalidRequestException for the other writes) [verified, B3.1].
+    let token = token.ok_or_else(|| {
+        ApiError::invalid_parameter(
+            "You must provide a ClientRequestToken value. We recommend a UUID-type value.",
+        )
+    })?;
+    let mut input = RotateSecretInput::new(id).client_request_token(token);
+    if let Some(arn) = req.rotation_lambda_arn {
+        input = input.rotation_lambda_arn(arn);
     }
-    let _ = req.rotate_immediately;
-    let secret = call.session.describe_secret(&id)?;
-    if secret.deleted_date.is_some() {
-        return Err(ApiError::invalid_request(
-            "You can't perform this operation on the secret because it was marked for deletion.",
-        ));
+    if let Some(rules) = rules {
+        input = input.rotation_rules(rules);
     }
-    match req.rotation_lambda_arn {
-        None => Err(ApiError::invalid_request(
-            "No Lambda rotation function ARN is associated with this secret.",
-        )),
-        Some(_) => Err(ApiError::client(
-            "AccessDeniedException",
-            "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.",
-        )),
+    if let Some(now) = req.rotate_immediately {
+        input = input.rotate_immediately(now);
     }
+    let out = call.session.rotate_secret(input)?;
+    call.rotation_wake.notify_one();
+    respond(&SecretRefOut {
+        arn: out.arn.as_str(),
+        name: out.name.as_str(),
+        version_id: out.version_id.as_ref().map(|v| v.as_str()),
+    })
 }

@@ -12,7 +12,8 @@ This is a port of the engine replay in `tests/aws_recorded_replay.rs`; the diffe
   so boto3 fills in `ClientRequestToken`, `SecretBinary` comes back as bytes and timestamps as
   `datetime` objects;
 - every operation is called, including those the engine replay skipped: `RotateSecret` (the
-  server answers as AWS does when no rotation function can be invoked) and the resource-policy
+  recorded function ARNs are mapped to no rotation function here, so the server answers as AWS
+  does when none can be invoked) and the resource-policy
   operations, which the server does not implement: their recorded responses are mismatches,
   listed in ALLOWED with the reason;
 - each run uses fresh secret names: every valid recorded name is prefixed with a random run

@@ -5,17 +5,21 @@ idempotent retries, and the exact error names, messages and HTTP statuses boto3 
 
 Environment: STRONGROOM_ENDPOINT (e.g. http://127.0.0.1:7320), AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY (credentials the server accepts: the server must verify signatures, or the
-wrong-credentials checks fail), AWS_DEFAULT_REGION. Every run uses fresh random secret names, so
+wrong-credentials checks fail), AWS_DEFAULT_REGION, and STRONGROOM_ROTATION_FUNCTION: a
+RotationLambdaARN that the server maps to `rotation_function.py` (beside this file). Every run uses fresh random secret names, so
 runs against one server never collide.
 
 Run: `python test_boto3.py` (exits non-zero and names the failed checks on failure).
 """
 
 import datetime
+import json
 import os
 import re
 import secrets
 import sys
+import tempfile
+import time
 import unittest
 import uuid
 
@@ -323,6 +327,69 @@ class Lifecycle(SecretsTestCase):
             self.sm.get_random_password, "InvalidParameterException", None, PasswordLength=3, ExcludeLowercase=True,
             ExcludeUppercase=True, ExcludeNumbers=True, ExcludePunctuation=True,
         )
+
+
+class Rotation(SecretsTestCase):
+    """RotateSecret with a rotation function the server runs (rotation_function.py, written as
+    for AWS Lambda), as an application would drive it through boto3."""
+
+    def test_rotation_with_a_mapped_function(self):
+        function = os.environ.get("STRONGROOM_ROTATION_FUNCTION")
+        self.assertTrue(function, "STRONGROOM_ROTATION_FUNCTION is not set")
+        sm = self.sm
+        with tempfile.TemporaryDirectory() as tmp:
+            target = os.path.join(tmp, "target.json")
+            with open(target, "w", encoding="utf-8") as f:
+                json.dump({"passwords": {"app": ["first"]}, "steps": []}, f)
+            name = fresh_name("rotated")
+            first = sm.create_secret(
+                Name=name, SecretString=json.dumps({"username": "app", "password": "first", "target": target})
+            )["VersionId"]
+
+            # A function the server does not know: refused as AWS refuses one it cannot invoke.
+            self.assert_error(
+                sm.rotate_secret,
+                "AccessDeniedException",
+                "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function "
+                "policy grants access to the principal secretsmanager.amazonaws.com.",
+                SecretId=name,
+                RotationLambdaARN=function + "-unknown",
+            )
+            self.assertNotIn("RotationEnabled", sm.describe_secret(SecretId=name))
+
+            rotated = sm.rotate_secret(
+                SecretId=name, RotationLambdaARN=function, RotationRules={"AutomaticallyAfterDays": 30}
+            )
+            token = rotated["VersionId"]
+            self.assertEqual(rotated["Name"], name)
+            for _ in range(1200):
+                desc = sm.describe_secret(SecretId=name)
+                if "LastRotatedDate" in desc:
+                    break
+                time.sleep(0.1)
+            else:
+                self.fail("the rotation did not finish within 2 minutes")
+            self.assertTrue(desc["RotationEnabled"])
+            self.assertEqual(desc["RotationLambdaARN"], function)
+            self.assertEqual(desc["RotationRules"], {"AutomaticallyAfterDays": 30})
+            self.assertIsInstance(desc["NextRotationDate"], datetime.datetime)
+            current = self.value(name)
+            self.assertEqual(current["VersionId"], token)
+            self.assertNotEqual(json.loads(current["SecretString"])["password"], "first")
+            self.assertEqual(self.value(name, VersionStage="AWSPREVIOUS")["VersionId"], first)
+            with open(target, encoding="utf-8") as f:
+                steps = [s for s, _ in json.load(f)["steps"]]
+            self.assertEqual(steps, ["createSecret", "setSecret", "testSecret", "finishSecret"])
+
+            # Cancelling keeps the settings and turns rotation off.
+            cancelled = sm.cancel_rotate_secret(SecretId=name)
+            self.assertEqual(cancelled["Name"], name)
+            self.assertNotIn("VersionId", cancelled, "no rotation was in progress")
+            desc = sm.describe_secret(SecretId=name)
+            self.assertFalse(desc["RotationEnabled"])
+            self.assertEqual(desc["RotationLambdaARN"], function)
+            self.assertNotIn("NextRotationDate", desc)
+            self.force_delete(name)
 
 
 class BinaryValues(SecretsTestCase):
