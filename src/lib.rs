@@ -58,7 +58,7 @@ pub use model::{
 pub use password::get_random_password;
 pub use rotation::{
     DriveOutcome, DueReport, RetryPolicy, RotationStatus, RotationStep, Rotator, StepError,
-    finish_secret,
+    StepInterrupted, finish_secret,
 };
 #[cfg(feature = "postgres")]
 pub use rotation::{PostgresCredential, PostgresRotationError, PostgresRotator, PostgresStrategy};

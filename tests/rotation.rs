@@ -52,6 +52,13 @@ struct State {
     calls: Vec<(RotationStep, Arn, VersionId)>,
     failures: HashMap<RotationStep, u32>,
     panics: HashMap<RotationStep, u32>,
+    /// Steps that return `StepInterrupted` (as a stopping server's would).
+    interrupts: HashMap<RotationStep, u32>,
+    /// After moving `AWSCURRENT`, `finishSecret` writes this value as the new `AWSCURRENT`, as a
+    /// client could between the label move and the driver's record of it.
+    put_after_finish: Option<String>,
+    /// The next `finishSecret` fails after moving `AWSCURRENT`.
+    fail_after_finish: bool,
     /// `finishSecret` returns `Ok` without moving `AWSCURRENT`.
     lazy_finish: bool,
     /// `setSecret` calls `drive_rotation` on its own secret and records the outcome.
@@ -96,6 +103,11 @@ impl TestRotator {
         self.lock().panics.insert(step, times);
     }
 
+    /// The next `finishSecret` moves `AWSCURRENT`, then fails.
+    fn fail_after_finish(&self) {
+        self.lock().fail_after_finish = true;
+    }
+
     fn set_lazy_finish(&self, lazy: bool) {
         self.lock().lazy_finish = lazy;
     }
@@ -127,6 +139,9 @@ impl TestRotator {
             st.calls.push((step, arn.clone(), token.clone()));
             let panic = take_one(&mut st.panics, step);
             let fail = take_one(&mut st.failures, step);
+            if take_one(&mut st.interrupts, step) {
+                return Err(Box::new(strongroom::StepInterrupted::new()));
+            }
             (panic, fail)
         };
         if panic {
@@ -220,7 +235,18 @@ impl Rotator for TestRotator {
         if self.lock().lazy_finish {
             return Ok(());
         }
-        strongroom::finish_secret(session, arn, token).map_err(Into::into)
+        strongroom::finish_secret(session, arn, token)?;
+        if std::mem::take(&mut self.lock().fail_after_finish) {
+            return Err("injected failure after moving AWSCURRENT".into());
+        }
+        let put = self.lock().put_after_finish.take();
+        if let Some(value) = put {
+            session.put_secret_value(PutSecretValueInput::new(
+                SecretId::from(arn),
+                SecretValue::string(value)?,
+            ))?;
+        }
+        Ok(())
     }
 }
 
@@ -1187,6 +1213,125 @@ fn replaying_the_request_of_a_rotation_that_gave_up_resumes_it() {
         Some(token("r1"))
     );
     assert_eq!(snapshot(&s, "db"), before);
+}
+
+#[test]
+fn an_interrupted_step_records_nothing_and_counts_no_attempt() {
+    let t = TestStore::with_retry_policy(RetryPolicy::new(1, 30 * SEC, 600 * SEC));
+    let r = TestRotator::registered(&t);
+    let s = t.s();
+    create(&s, "db", "old");
+    rotate(&s, "db", "r1").unwrap();
+    r.lock().interrupts.insert(RotationStep::SetSecret, 3);
+    for _ in 0..3 {
+        assert_eq!(
+            s.drive_rotation(&id("db")).unwrap(),
+            DriveOutcome::Interrupted {
+                next: RotationStep::SetSecret
+            }
+        );
+        let st = s.rotation_status(&id("db")).unwrap().unwrap();
+        assert_eq!(
+            (st.next_step, st.attempts, st.failed),
+            (RotationStep::SetSecret, 0, false)
+        );
+        assert_eq!(st.last_error, None);
+    }
+    // Even with one attempt allowed, it was never given up: it completes when driven again.
+    assert_eq!(s.drive_rotation(&id("db")).unwrap(), completed("r1"));
+    assert_eq!(r.count(RotationStep::CreateSecret), 1);
+}
+
+#[test]
+fn a_write_between_finish_secret_and_its_record_is_not_undone() {
+    let t = TestStore::new();
+    let r = TestRotator::registered(&t);
+    let s = t.s();
+    create(&s, "db", "old");
+    r.lock().put_after_finish = Some("written by a client".into());
+    rotate(&s, "db", "r1").unwrap();
+    assert_eq!(s.drive_rotation(&id("db")).unwrap(), completed("r1"));
+    // finishSecret is not run again: the client's value stays AWSCURRENT.
+    assert_eq!(current(&s, "db"), "written by a client");
+    assert_eq!(staged(&s, "db", StagingLabel::PREVIOUS).0, token("r1"));
+    assert_eq!(r.count(RotationStep::FinishSecret), 1);
+    assert_eq!(s.rotation_status(&id("db")).unwrap(), None);
+}
+
+#[test]
+fn replaying_a_finished_test_only_rotation_changes_nothing() {
+    let t = TestStore::new();
+    let r = TestRotator::registered(&t);
+    let s = t.s();
+    create(&s, "db", "old");
+    let test = || {
+        s.rotate_secret(
+            RotateSecretInput::new(id("db"))
+                .client_request_token(token("t1"))
+                .rotation_lambda_arn(FN_ARN)
+                .rotate_immediately(false),
+        )
+    };
+    test().unwrap();
+    assert_eq!(s.drive_rotation(&id("db")).unwrap(), completed("t1"));
+    let before = snapshot(&s, "db");
+    assert_eq!(test().unwrap().version_id, Some(token("t1")));
+    assert_eq!(snapshot(&s, "db"), before);
+    assert_eq!(s.drive_rotation(&id("db")).unwrap(), DriveOutcome::Idle);
+    assert_eq!(r.count(RotationStep::TestSecret), 1);
+}
+
+#[test]
+fn a_rotation_that_gave_up_after_moving_awscurrent_counts_as_a_rotation_when_the_next_starts() {
+    let t = TestStore::with_retry_policy(RetryPolicy::new(1, 30 * SEC, 600 * SEC));
+    let r = TestRotator::registered(&t);
+    let s = t.s();
+    create(&s, "db", "old");
+    rotate(&s, "db", "r1").unwrap();
+    // finishSecret moves AWSCURRENT, then fails (say, removing AWSPENDING failed).
+    r.lock().put_after_finish = None;
+    r.fail_after_finish();
+    let (step, _) = failed(s.drive_rotation(&id("db")).unwrap());
+    assert_eq!(step, RotationStep::FinishSecret);
+    assert_eq!(current(&s, "db"), r.generated()[0]);
+    assert_eq!(
+        s.describe_secret(&id("db")).unwrap().last_rotated_date,
+        None
+    );
+    let at = now(&t);
+    t.advance(5 * SEC);
+    // A new rotation may start (AWSPENDING is on the AWSCURRENT version), and the one that
+    // gave up is recorded as the last rotation.
+    rotate(&s, "db", "r2").unwrap();
+    let d = s.describe_secret(&id("db")).unwrap();
+    assert_eq!(d.last_rotated_date, Some(at + 5 * SEC));
+    // Its request is now a no-op replay.
+    assert_eq!(
+        rotate(&s, "db", "r1").unwrap().version_id,
+        Some(token("r1"))
+    );
+    assert_eq!(s.drive_rotation(&id("db")).unwrap(), completed("r2"));
+}
+
+#[test]
+fn last_rotated_date_is_hidden_after_a_cancel() {
+    let t = TestStore::new();
+    let _r = TestRotator::registered(&t);
+    let s = t.s();
+    create(&s, "db", "old");
+    rotate(&s, "db", "r1").unwrap();
+    assert_eq!(s.drive_rotation(&id("db")).unwrap(), completed("r1"));
+    assert!(
+        s.describe_secret(&id("db"))
+            .unwrap()
+            .last_rotated_date
+            .is_some()
+    );
+    s.cancel_rotate_secret(&id("db")).unwrap();
+    let d = s.describe_secret(&id("db")).unwrap();
+    assert_eq!(d.rotation_enabled, Some(false));
+    assert_eq!(d.last_rotated_date, None);
+    assert_eq!(d.next_rotation_date, None);
 }
 
 #[test]

@@ -11,13 +11,16 @@ use crate::error::{Error, Result};
 use crate::model::{Arn, Region, RequestContext, SecretId, VersionId};
 use crate::storage::{self, Keyspace, RotationProgress, SecretRecord};
 use crate::store::{Found, SecretStore, Session};
-use crate::versions::{CURRENT, PENDING};
+use crate::versions::{CURRENT, PENDING, PREVIOUS};
 
 /// How failed steps are retried.
 ///
 /// After a failure the step is retried no sooner than `base_backoff`, doubling with each further
-/// failure up to `max_backoff`; after `max_attempts` failures of one step the rotation stops and
-/// waits for the next rotation (scheduled, or a `rotate_secret` call), which resumes it.
+/// failure up to `max_backoff`; after `max_attempts` failures of one step the rotation stops
+/// where it is. Its next scheduled time, or replaying its `rotate_secret` request, resumes it
+/// with its token; a `rotate_secret` with another token is refused while its version holds
+/// `AWSPENDING` apart from `AWSCURRENT`, and makes it due again. (A `RotateImmediately=false`
+/// test that gives up is simply over: its temporary version is removed.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
@@ -79,7 +82,7 @@ pub enum DriveOutcome {
         /// When the next attempt is due.
         retry_at: SystemTime,
     },
-    /// Every attempt failed; the next rotation of the secret resumes it.
+    /// Every attempt failed; the rotation waits to be resumed (see [`RetryPolicy`]).
     Failed {
         /// The step that failed.
         step: RotationStep,
@@ -89,6 +92,12 @@ pub enum DriveOutcome {
     /// The driver stopped after the number of steps it was allowed; `next` runs next.
     Paused {
         /// The step that runs when the rotation is driven again.
+        next: RotationStep,
+    },
+    /// The step returned [`crate::StepInterrupted`] (the process is stopping): nothing was
+    /// recorded, no attempt counted; `next` runs again when the rotation is next driven.
+    Interrupted {
+        /// The step that was interrupted.
         next: RotationStep,
     },
     /// Another driver in this process is driving this rotation right now.
@@ -150,7 +159,7 @@ fn error_text(e: &StepError) -> String {
         source = s.source();
     }
     if text.chars().count() > MAX_ERROR_CHARS {
-        text = text.chars().take(MAX_ERROR_CHARS).collect();
+        text = text.chars().take(MAX_ERROR_CHARS - 1).collect();
         text.push('…');
     }
     text
@@ -253,6 +262,11 @@ fn record(
     step: RotationStep,
     result: Result<(), StepError>,
 ) -> Result<Option<DriveOutcome>> {
+    if let Err(e) = &result
+        && e.is::<super::StepInterrupted>()
+    {
+        return Ok(Some(DriveOutcome::Interrupted { next: step }));
+    }
     let store = session.store();
     let mut guard = session.writer()?;
     let Found { key, mut rec } = session.resolve(id)?;
@@ -269,11 +283,13 @@ fn record(
     }
     let token = VersionId::from_stored(ran.token.clone());
     let result = result.and_then(|()| {
+        // AWSPREVIOUS: it was made AWSCURRENT, and a write since (between the step and this
+        // record) replaced it; running finishSecret again would undo that write.
         if step == RotationStep::FinishSecret
             && !ran.test_only
             && !rec
                 .version(&ran.token)
-                .is_some_and(|v| v.has_label(CURRENT))
+                .is_some_and(|v| v.has_label(CURRENT) || v.has_label(PREVIOUS))
         {
             return Err(format!(
                 "finishSecret returned, but version {} is not AWSCURRENT",
@@ -295,8 +311,9 @@ fn record(
     match result {
         Ok(()) if ran.test_only || step == RotationStep::FinishSecret => {
             if ran.test_only {
-                // The test is over: nothing is left to drive.
+                // The test is over: nothing is left to drive, and a replay is a no-op.
                 cfg.in_progress = None;
+                cfg.last_token = Some(ran.token.clone());
                 removed.extend(remove_temporary(&mut rec, &ran.token));
             } else {
                 cfg_completed(&mut rec, &ran.token, now);

@@ -28,6 +28,29 @@ pub(crate) use driver::{Rotators, drive, next_after, remove_temporary, rotate_du
 /// never contain a secret value.
 pub type StepError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A step that did not run to its end because the process is stopping (a server shutting down),
+/// not because it failed. Return it (boxed, as a [`StepError`]) from a step: the driver then
+/// leaves the rotation as it was, without counting an attempt, and the step runs again when the
+/// rotation is next driven.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StepInterrupted;
+
+impl StepInterrupted {
+    /// The error to return from an interrupted step.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+impl fmt::Display for StepInterrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the step was interrupted because the process is stopping")
+    }
+}
+
+impl std::error::Error for StepInterrupted {}
+
 /// One step of a rotation, in the order they run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]

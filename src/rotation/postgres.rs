@@ -395,9 +395,10 @@ fn describe(error: &::postgres::Error, secrets: &[&str]) -> String {
 ///   attributes that membership does not pass on (`SUPERUSER`, `CREATEDB`, `CREATEROLE`,
 ///   `REPLICATION`, `BYPASSRLS`, `CONNECTION LIMIT`), per-role settings (`ALTER ROLE X SET ...`),
 ///   and ownership: objects that `X_clone` creates belong to `X_clone` (have the application run
-///   `SET ROLE X` first, or use `ALTER DEFAULT PRIVILEGES`, where that matters). `setSecret`
-///   checks the membership on every run and grants it if it is missing; it never creates `X`
-///   itself.
+///   `SET ROLE X` first, or use `ALTER DEFAULT PRIVILEGES`, where that matters). Whenever
+///   `setSecret` changes the clone's password it also checks the membership and grants it if it
+///   is missing (a step that finds the pending credential already working changes nothing); it
+///   never creates `X` itself.
 ///
 /// `testSecret` logs in with `AWSPENDING` and runs `SELECT NOW()`; `finishSecret` is the standard
 /// one ([`crate::finish_secret`]). Every step is idempotent: `createSecret` does nothing if the

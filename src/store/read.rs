@@ -212,6 +212,7 @@ impl Session {
             last_rotated_date: rec
                 .rotation
                 .as_ref()
+                .filter(|c| c.enabled)
                 .and_then(|c| c.last_rotated_ms)
                 .map(clock::from_millis),
             next_rotation_date: rec

@@ -214,13 +214,23 @@ impl Session {
             change_values.push((token.as_str().to_owned(), vr));
         }
         let old = rec.rotation.take();
+        // A rotation that gave up after its version became AWSCURRENT did rotate the secret.
+        let done = old
+            .as_ref()
+            .and_then(|c| c.in_progress.as_ref())
+            .filter(|p| !p.test_only && rec.version(&p.token).is_some_and(|v| v.has_label(CURRENT)))
+            .map(|p| p.token.clone());
         let mut cfg = RotationConfig {
             enabled: true,
             lambda_arn: Some(lambda),
             rules,
-            last_rotated_ms: old.as_ref().and_then(|c| c.last_rotated_ms),
+            last_rotated_ms: if done.is_some() {
+                Some(now)
+            } else {
+                old.as_ref().and_then(|c| c.last_rotated_ms)
+            },
             next_rotation_ms: None,
-            last_token: old.as_ref().and_then(|c| c.last_token.clone()),
+            last_token: done.or_else(|| old.as_ref().and_then(|c| c.last_token.clone())),
             in_progress: Some(RotationProgress {
                 token: token.as_str().to_owned(),
                 step: if immediately {
@@ -296,7 +306,7 @@ impl Session {
 
     /// Runs the rotation in progress on `secret_id` now, step after step, until it completes or
     /// a step fails (a failure is recorded, with its retry time). Ignores a pending backoff; a
-    /// rotation that gave up is not run (the next `rotate_secret` or scheduled rotation resumes it).
+    /// rotation that gave up is not run (see [`crate::RetryPolicy`] for what resumes it).
     pub fn drive_rotation(&self, secret_id: &SecretId) -> Result<DriveOutcome> {
         rotation::drive(self, secret_id, None, false)
     }

@@ -355,7 +355,7 @@ pub struct SecretDescription {
     pub rotation_lambda_arn: Option<String>,
     /// The rotation schedule, once configured (kept after a cancel).
     pub rotation_rules: Option<RotationRules>,
-    /// When the last rotation completed, if one ever did.
+    /// When the last rotation completed, while rotation is enabled (hidden after a cancel, as AWS).
     pub last_rotated_date: Option<SystemTime>,
     /// When the next scheduled rotation is due, while rotation is enabled with a schedule.
     pub next_rotation_date: Option<SystemTime>,
