@@ -47,7 +47,8 @@ pub fn router(state: ServerState) -> Router {
 /// It also registers the state's rotation functions with the store (their commands call back
 /// to this listener's address) and runs due rotations in the background (see
 /// [`ServerState::with_rotation_function`]). At shutdown a rotation command that is running is
-/// killed at once (its step counts as a failed attempt and runs again later), and a built-in
+/// killed at once with its process group (its step counts no attempt and runs again after a
+/// restart), and a built-in
 /// rotator's step is waited for up to [`ROTATION_STOP_WAIT`].
 ///
 /// ## Errors

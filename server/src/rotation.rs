@@ -1,11 +1,16 @@
 //! Rotation functions: what a `RotationLambdaARN` maps to, and the background task that runs
 //! due rotations (rules B9).
 //!
-//! The server's configuration maps a rotation function's ARN to a local command (or, later, to a
-//! built-in rotator). A command is run once per step, as AWS invokes a Lambda function: the event
+//! The server's configuration maps a rotation function's ARN to a local command or to a built-in
+//! rotator (`builtin:postgres-single-user`, `builtin:postgres-alternating-users`, run in the
+//! server's process). A command is run once per step, as AWS invokes a Lambda function: the event
 //! `{"Step", "SecretId", "ClientRequestToken"}` as JSON on standard input, and in its environment
 //! the server's own endpoint, the secret's region and credentials, so that a Python rotation
-//! function written for AWS (boto3 inside) runs unchanged. Its exit status is the step's result.
+//! function written for AWS (boto3 inside) runs unchanged. Its exit status is the step's result;
+//! its output is logged at debug level only (target [`OUTPUT_TARGET`]), never in the step's
+//! error, which is kept unencrypted in the secret's record: a traceback can quote a value.
+//! A command runs in a process group of its own, killed whole when the step times out or the
+//! server stops.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,7 +19,11 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use strongroom::{Arn, Clock, RotationStep, Rotator, SecretStore, Session, StepError, VersionId};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use strongroom::{
+    Arn, Clock, RotationStep, Rotator, SecretStore, Session, StepError, StepInterrupted, VersionId,
+};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -43,16 +52,18 @@ const POSTGRES_ALTERNATING_USERS: &str = "postgres-alternating-users";
 /// The most of a command's standard output (and, apart, of its error output) kept for the log:
 /// the last bytes, where a traceback ends.
 const MAX_OUTPUT_BYTES: usize = 8 * 1024;
-/// The most of a command's error output quoted in a failed step's message.
-const MAX_ERROR_DETAIL_CHARS: usize = 512;
+/// The log target of a command's output, logged at debug level only: it can hold secret values
+/// (a function's prints, a traceback quoting a value).
+const OUTPUT_TARGET: &str = "strongroom_server::rotation::output";
 /// How long the output of a command that ended is still read (a process it started may keep
 /// the pipes open).
 const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 /// The credentials a rotation command signs with when authentication is off (any are accepted).
 const ANONYMOUS_KEY: (&str, &str) = ("strongroom-rotation", "strongroom-rotation-unauthenticated");
 
-/// What a rotation function ARN maps to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a rotation function ARN maps to. Its `Debug` shows a command's program and how many
+/// arguments follow, not the arguments (one could hold something private).
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RotationFunction {
     /// A local command, program and arguments, run without a shell once per step.
@@ -62,6 +73,28 @@ pub enum RotationFunction {
     /// value names the database, as for AWS's RDS rotation functions.
     #[cfg(feature = "postgres")]
     Postgres(strongroom::PostgresStrategy),
+}
+
+impl fmt::Debug for RotationFunction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Command(argv) => CommandSummary(argv).fmt(f),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(strategy) => f.debug_tuple("Postgres").field(strategy).finish(),
+        }
+    }
+}
+
+/// A command line for `Debug`: its program and the number of arguments, never the arguments.
+struct CommandSummary<'a>(&'a [String]);
+
+impl fmt::Debug for CommandSummary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Command")
+            .field("program", &self.0.first().map_or("", String::as_str))
+            .field("args", &self.0.len().saturating_sub(1))
+            .finish()
+    }
 }
 
 impl RotationFunction {
@@ -337,6 +370,13 @@ impl LoggedRotator {
                 %step,
                 "rotation step succeeded"
             ),
+            Err(e) if e.is::<StepInterrupted>() => tracing::info!(
+                function = %self.function,
+                secret = arn.as_str(),
+                token = token.as_str(),
+                %step,
+                "rotation step interrupted: the server is stopping (no attempt counted; the step runs again after a restart)"
+            ),
             Err(e) => tracing::warn!(
                 function = %self.function,
                 secret = arn.as_str(),
@@ -404,8 +444,9 @@ struct CommandRotator {
 
 impl fmt::Debug for CommandRotator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Only the program: an argument could hold something private.
         f.debug_struct("CommandRotator")
-            .field("argv", &self.argv)
+            .field("command", &CommandSummary(&self.argv))
             .field("endpoint", &self.endpoint)
             .field("access_key_id", &self.access_key_id)
             .field("timeout", &self.timeout)
@@ -437,27 +478,6 @@ impl Tail {
             format!("[{} earlier bytes cut] {text}", self.total - kept)
         } else {
             text.to_owned()
-        }
-    }
-
-    /// The last (up to three) non-empty lines, at most [`MAX_ERROR_DETAIL_CHARS`] characters.
-    fn last_lines(&self) -> String {
-        let text = String::from_utf8_lossy(&self.bytes);
-        let mut lines: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .rev()
-            .take(3)
-            .collect();
-        lines.reverse();
-        let joined = lines.join(" | ");
-        let count = joined.chars().count();
-        if count > MAX_ERROR_DETAIL_CHARS {
-            let skip = count - MAX_ERROR_DETAIL_CHARS;
-            format!("…{}", joined.chars().skip(skip).collect::<String>())
-        } else {
-            joined
         }
     }
 }
@@ -497,6 +517,24 @@ async fn collect(mut task: JoinHandle<Tail>) -> Tail {
     }
 }
 
+/// Kills a command's process group (the command and whatever it started that stayed in the
+/// group) with `SIGKILL`, then reaps the command.
+async fn kill_group(child: &mut tokio::process::Child, group: Option<Pid>) {
+    // The group id cannot be reused before the command is reaped, below.
+    match group.map(|g| killpg(g, Signal::SIGKILL)) {
+        Some(Ok(())) => {
+            let _ = child.wait().await;
+        }
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "the rotation command's process group could not be killed: killing the command only");
+            let _ = child.kill().await;
+        }
+        None => {
+            let _ = child.kill().await;
+        }
+    }
+}
+
 /// The region in a secret's ARN (`arn:PARTITION:secretsmanager:REGION:...`).
 fn region_of(arn: &Arn) -> &str {
     arn.as_str().split(':').nth(3).unwrap_or_default()
@@ -517,10 +555,8 @@ impl CommandRotator {
 
     fn step(&self, step: RotationStep, arn: &Arn, token: &VersionId) -> Result<(), StepError> {
         if stopped(&self.stop) {
-            return Err(
-                "interrupted: the server is shutting down (the step runs again after it restarts)"
-                    .into(),
-            );
+            // Not a failed attempt: the step runs again after the server restarts.
+            return Err(StepInterrupted::new().into());
         }
         self.runtime.block_on(self.run(step, arn, token))
     }
@@ -542,6 +578,8 @@ impl CommandRotator {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // A group of its own, so that a timeout or shutdown kills whatever it started too.
+            .process_group(0)
             .kill_on_drop(true);
         // The server's own AWS settings (profiles, session tokens, other endpoints) must not
         // lead the function elsewhere.
@@ -575,11 +613,20 @@ impl CommandRotator {
         let mut child = command.spawn().map_err(|e| {
             format!("the rotation function's command {program:?} could not be started: {e}")
         })?;
-        if let Some(mut stdin) = child.stdin.take() {
-            // A function that does not read its event may close its input: that is no error.
-            let _ = stdin.write_all(event.as_bytes()).await;
-            let _ = stdin.shutdown().await;
-        }
+        // With `process_group(0)` the command leads a group whose id is its pid.
+        let group = child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .map(Pid::from_raw);
+        // The event is written by a task of its own, so that a function that never reads its
+        // input cannot hold the step past its timeout or the server's shutdown.
+        let feed = child.stdin.take().map(|mut stdin| {
+            tokio::spawn(async move {
+                // A function that does not read its event may close its input: that is no error.
+                let _ = stdin.write_all(event.as_bytes()).await;
+                let _ = stdin.shutdown().await;
+            })
+        });
         let stdout = tokio::spawn(read_tail(child.stdout.take()));
         let stderr = tokio::spawn(read_tail(child.stderr.take()));
         let mut stop = self.stop.clone();
@@ -591,14 +638,19 @@ impl CommandRotator {
             },
             () = wait_stop(&mut stop) => Ended::Stopped,
         };
+        if let Some(feed) = feed {
+            feed.abort();
+        }
         if !matches!(ended, Ended::Exited(_)) {
-            let _ = child.kill().await;
+            kill_group(&mut child, group).await;
         }
         let stdout = collect(stdout).await;
         let stderr = collect(stderr).await;
+        // Debug level only, never in the step's error: the output can hold secret values.
         for (stream, tail) in [("stdout", &stdout), ("stderr", &stderr)] {
             if tail.total > 0 {
-                tracing::info!(
+                tracing::debug!(
+                    target: OUTPUT_TARGET,
                     secret = arn.as_str(),
                     token = token.as_str(),
                     %step,
@@ -608,25 +660,22 @@ impl CommandRotator {
                 );
             }
         }
-        let detail = match stderr.last_lines() {
-            l if l.is_empty() => String::new(),
-            l => format!(": {l}"),
-        };
+        // The program, the step and how it ended; never the output: the error is kept
+        // unencrypted in the secret's record and logged at warn level.
+        let output = format!("its output is logged at debug level (target {OUTPUT_TARGET})");
         match ended {
             Ended::Exited(status) if status.success() => Ok(()),
             Ended::Exited(status) => Err(format!(
-                "the rotation function's command failed in {step} ({status}){detail}"
+                "the rotation function's command {program:?} failed in {step} ({status}); {output}"
             )
             .into()),
             Ended::TimedOut => Err(format!(
-                "the rotation function's command did not finish {step} within {} s and was killed{detail}",
+                "the rotation function's command {program:?} did not finish {step} within {} s and was killed; {output}",
                 self.timeout.as_secs()
             )
             .into()),
-            Ended::Stopped => Err(format!(
-                "the rotation function's command was killed in {step}: the server is shutting down (the step runs again after it restarts)"
-            )
-            .into()),
+            // Not a failed attempt: the step runs again after the server restarts.
+            Ended::Stopped => Err(StepInterrupted::new().into()),
             Ended::WaitFailed(e) => Err(format!(
                 "the rotation function's command could not be waited for in {step}: {e}"
             )
@@ -762,21 +811,33 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn debug_shows_a_commands_program_and_argument_count_only() {
+        let argv: Vec<String> = vec!["rotate".into(), "--token=private-1".into(), "x".into()];
+        let (_stop, stop) = watch::channel(false);
+        let rotator = CommandRotator {
+            argv: argv.clone(),
+            endpoint: "http://127.0.0.1:1".into(),
+            access_key_id: "AKID".into(),
+            secret_access_key: Zeroizing::new("private-2".into()),
+            timeout: Duration::from_secs(1),
+            runtime: tokio::runtime::Handle::current(),
+            stop,
+        };
+        for debug in [
+            format!("{rotator:?}"),
+            format!("{:?}", RotationFunction::Command(argv)),
+        ] {
+            assert!(
+                debug.contains(r#"Command { program: "rotate", args: 2 }"#),
+                "{debug}"
+            );
+            assert!(!debug.contains("private"), "{debug}");
+        }
+    }
+
     #[test]
-    fn error_detail_is_the_last_lines_bounded() {
-        let tail = Tail {
-            bytes: b"Traceback:\n  line 1\n\n  line 2\nValueError: boom\n".to_vec(),
-            total: 50,
-        };
-        assert_eq!(tail.last_lines(), "line 1 | line 2 | ValueError: boom");
-        let long = Tail {
-            bytes: "x".repeat(2000).into_bytes(),
-            total: 2000,
-        };
-        assert_eq!(
-            long.last_lines().chars().count(),
-            MAX_ERROR_DETAIL_CHARS + 1
-        );
+    fn the_logged_output_is_the_last_bytes() {
         let cut = Tail {
             bytes: b"end".to_vec(),
             total: 10,

@@ -439,7 +439,8 @@ async fn a_python_rotation_function_written_for_aws_rotates_the_secret() {
     assert_eq!(entry.last_rotated_date(), described.last_rotated_date());
     assert_eq!(entry.next_rotation_date(), described.next_rotation_date());
 
-    // The log tells each step's outcome and what the function printed; never a value.
+    // The log tells each step's outcome; never a value, and not what the function printed
+    // (logged at debug level only: it can hold values).
     let lines = log_lines(&arn);
     for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
         assert!(
@@ -449,13 +450,13 @@ async fn a_python_rotation_function_written_for_aws_rotates_the_secret() {
             "no success logged for {step}: {lines:#?}"
         );
     }
-    assert!(
-        lines.iter().any(
-            |l| l.contains("rotation function output") && l.contains("Successfully put secret")
-        ),
-        "{lines:#?}"
-    );
     let all = log_lines("");
+    assert!(
+        !all.iter().any(
+            |l| l.contains("rotation function output") || l.contains("Successfully put secret")
+        ),
+        "the function's output at the default level: {lines:#?}"
+    );
     assert!(
         !all.iter()
             .any(|l| l.contains(&new_password) || l.contains("initial-password")),
@@ -499,23 +500,32 @@ async fn a_failing_function_leaves_the_secret_as_it_was_and_can_be_cancelled() {
     .await;
     assert_eq!(failed.token.as_str(), rotation);
     assert_eq!(failed.next_step.as_str(), "setSecret");
+    // The error (kept unencrypted in the record, and logged) names the program, the step and
+    // the exit status; never the function's output, whose traceback could quote a value.
     let error = failed.last_error.unwrap();
     assert!(
-        error.contains("failed in setSecret (exit status: 1)"),
+        error.contains(&format!(
+            "command {:?} failed in setSecret (exit status: 1); its output is logged at debug level",
+            python().to_string_lossy()
+        )),
         "{error}"
     );
     assert!(
-        error.contains("ValueError: setSecret: the target refused the new password"),
-        "the last line of the traceback: {error}"
+        !error.contains("ValueError") && !error.contains("refused"),
+        "the traceback in the error: {error}"
+    );
+    let lines = log_lines(&arn);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("rotation step failed") && l.contains("setSecret")),
+        "{lines:#?}"
     );
     assert!(
-        log_lines(&arn)
+        !log_lines("")
             .iter()
-            .any(|l| l.contains("rotation step failed")
-                && l.contains("setSecret")
-                && l.contains("ValueError")),
-        "{:#?}",
-        log_lines(&arn)
+            .any(|l| l.contains("ValueError") || l.contains("the target refused the new password")),
+        "the traceback in the log at the default level: {lines:#?}"
     );
     assert_eq!(
         target.steps(),
@@ -665,15 +675,76 @@ async fn rotate_immediately_false_runs_only_test_secret() {
     server.stop().await.unwrap();
 }
 
+/// `sh -c` starting `sleep 600` in the background (not `exec`: a process the command started),
+/// writing its pid to `pid_file`, then waiting for it.
+fn sleeps_in_a_grandchild(pid_file: &Path) -> RotationFunction {
+    RotationFunction::Command(vec![
+        "sh".into(),
+        "-c".into(),
+        r#"sleep 600 & echo $! > "$1.tmp"; mv "$1.tmp" "$1"; wait"#.into(),
+        "sh".into(),
+        pid_file.to_str().unwrap().into(),
+    ])
+}
+
+/// The process `sleeps_in_a_grandchild` started; killed when dropped, so that a failing test
+/// leaves no `sleep 600` behind.
+struct Grandchild(i32);
+
+impl Drop for Grandchild {
+    fn drop(&mut self) {
+        if !process_gone(self.0) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.0),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+impl Grandchild {
+    /// The process whose pid `sleeps_in_a_grandchild` wrote, once it is there.
+    async fn of(pid_file: &Path) -> Self {
+        Self(
+            eventually("the grandchild's pid", || async move {
+                std::fs::read_to_string(pid_file)
+                    .ok()
+                    .and_then(|pid| pid.trim().parse().ok())
+            })
+            .await,
+        )
+    }
+
+    /// Waits (at most 10 s) for the process to be gone; fails if it is not.
+    async fn assert_gone(&self, what: &str) {
+        for _ in 0..100 {
+            if process_gone(self.0) {
+                return;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        panic!("{what}: process {} still runs", self.0);
+    }
+}
+
+/// Whether process `pid` is gone: no longer there, or a zombie (dead, not yet reaped).
+fn process_gone(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        // `PID (COMM) STATE ...`: the state follows the last `)`.
+        stat.rsplit_once(')')
+            .is_none_or(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_step_that_runs_too_long_is_killed() {
     let hanging = "arn:aws:lambda:us-east-1:000000000000:function:hangs";
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("grandchild.pid");
+    let command = sleeps_in_a_grandchild(&pid_file);
     let server = server_with(false, |s| {
-        s.with_rotation_function(
-            hanging,
-            RotationFunction::Command(vec!["sleep".into(), "600".into()]),
-        )
-        .with_rotation_step_timeout(Duration::from_secs(1))
+        s.with_rotation_function(hanging, command)
+            .with_rotation_step_timeout(Duration::from_secs(1))
     })
     .await;
     let client = sdk_client(&server, "us-east-1").await;
@@ -686,15 +757,20 @@ async fn a_step_that_runs_too_long_is_killed() {
         .send()
         .await
         .unwrap();
+    let grandchild = Grandchild::of(&pid_file).await;
     let failed = eventually("the step's timeout", || async {
         status(&server, "us-east-1", "hangs").filter(|s| s.attempts > 0)
     })
     .await;
     let error = failed.last_error.unwrap();
     assert!(
-        error.contains("did not finish createSecret within 1 s and was killed"),
+        error.contains(r#"command "sh" did not finish createSecret within 1 s and was killed"#),
         "{error}"
     );
+    // The whole process group is killed: the command and the process it started.
+    grandchild
+        .assert_gone("the timed-out command's child")
+        .await;
     assert_eq!(value_of(&client, "hangs", "AWSCURRENT").await.1, "v");
     server.stop().await.unwrap();
 }
@@ -703,18 +779,12 @@ async fn a_step_that_runs_too_long_is_killed() {
 async fn shutdown_kills_a_running_step_at_once() {
     let hanging = "arn:aws:lambda:us-east-1:000000000000:function:hangs-until-shutdown";
     let dir = tempfile::tempdir().unwrap();
-    let marker = dir.path().join("started");
-    // Notes that it started, then sleeps far longer than shutdown may take.
-    let command = RotationFunction::Command(vec![
-        "sh".into(),
-        "-c".into(),
-        r#"echo started > "$1"; exec sleep 600"#.into(),
-        "sh".into(),
-        marker.to_str().unwrap().into(),
-    ]);
+    let pid_file = dir.path().join("grandchild.pid");
+    // Starts a process that sleeps far longer than shutdown may take, and waits for it.
+    let command = sleeps_in_a_grandchild(&pid_file);
     let server = server_with(false, |s| s.with_rotation_function(hanging, command)).await;
     let client = sdk_client(&server, "us-east-1").await;
-    create(&client, "stopping", "v").await;
+    let (arn, _) = create(&client, "stopping", "v").await;
     client
         .rotate_secret()
         .secret_id("stopping")
@@ -723,12 +793,7 @@ async fn shutdown_kills_a_running_step_at_once() {
         .send()
         .await
         .unwrap();
-    let m = &marker;
-    eventually(
-        "the step to start",
-        || async move { m.is_file().then_some(()) },
-    )
-    .await;
+    let grandchild = Grandchild::of(&pid_file).await;
     let store = server.store.clone();
     // Shutdown waits neither the step's timeout (5 minutes) nor the rotation wait (30 s).
     tokio::time::timeout(Duration::from_secs(20), server.stop())
@@ -740,11 +805,54 @@ async fn shutdown_kills_a_running_step_at_once() {
         .rotation_status(&SecretId::new("stopping").unwrap())
         .unwrap()
         .unwrap();
-    // The interrupted step is recorded as a failed attempt and runs again after a restart.
+    // The interrupted step counts no attempt: it runs again, from the start, after a restart
+    // (so shutdowns cannot make a rotation give up).
     assert_eq!(status.next_step.as_str(), "createSecret");
-    assert_eq!(status.attempts, 1);
-    let error = status.last_error.unwrap();
-    assert!(error.contains("the server is shutting down"), "{error}");
+    assert_eq!(status.attempts, 0, "{status:?}");
+    assert!(!status.failed, "{status:?}");
+    assert_eq!(status.last_error, None, "{status:?}");
+    let lines = log_lines(&arn);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("rotation step interrupted")),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("rotation step failed")),
+        "{lines:#?}"
+    );
+    // The whole process group is killed: the command and the process it started.
+    grandchild.assert_gone("the stopped command's child").await;
+}
+
+#[test]
+fn debug_output_shows_a_commands_program_not_its_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = strongroom::SecretStore::builder(
+        dir.path().join("db"),
+        Arc::new(strongroom::InsecureTestKeyProvider::new(7)),
+    )
+    .open()
+    .unwrap();
+    // An argument could hold something private.
+    let function = RotationFunction::Command(vec![
+        "python3".into(),
+        "/opt/rotate.py".into(),
+        "--password=private-value".into(),
+    ]);
+    let state =
+        strongroom_server::ServerState::new(store).with_rotation_function(LAMBDA, function.clone());
+    for debug in [format!("{function:?}"), format!("{state:?}")] {
+        assert!(
+            debug.contains(r#"Command { program: "python3", args: 2 }"#),
+            "{debug}"
+        );
+        assert!(
+            !debug.contains("private-value") && !debug.contains("/opt/rotate.py"),
+            "{debug}"
+        );
+    }
 }
 
 /// `builtin:postgres-single-user` maps to the engine's PostgreSQL rotator (only its wiring is
@@ -924,7 +1032,8 @@ async fn serve(args: &[&str], cwd: &Path) -> Running {
         .arg("serve")
         .args(args)
         .current_dir(cwd)
-        .env("RUST_LOG", "info")
+        // The rotation functions' output too (debug level only).
+        .env("RUST_LOG", "info,strongroom_server::rotation::output=debug")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -1092,6 +1201,14 @@ async fn the_binary_maps_functions_from_its_flags_and_config_file() {
                 .iter()
                 .all(|l| l.contains("principal=\"rotator\"")),
         "{put_lines:#?}"
+    );
+    // What the function printed is there, at debug level, under its own target.
+    assert!(
+        log.lines().any(|l| l.contains("DEBUG")
+            && l.contains("strongroom_server::rotation::output")
+            && l.contains("rotation function output")
+            && l.contains("Successfully put secret")),
+        "{log}"
     );
     assert!(!log.contains("rotator-secret-access-key"), "{log}");
     assert!(!log.contains("initial-password"), "{log}");
