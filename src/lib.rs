@@ -5,6 +5,8 @@
 //! `AWSPENDING`, custom) that move atomically, deletion with a recovery window, tags and
 //! idempotent writes. Each version is sealed with XChaCha20-Poly1305 under its own data key,
 //! wrapped by a master key that a [`KeyProvider`] holds. Every acknowledged write is durable.
+//! Rotation runs AWS's four steps through a pluggable [`Rotator`], resumable after a crash
+//! (see [`Session::rotate_secret`]); [`SecretCache`] keeps applications reading fresh values.
 //!
 //! ```
 //! use std::sync::Arc;
