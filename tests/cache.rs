@@ -772,6 +772,28 @@ fn during_a_single_user_rotation_the_pending_credential_is_tried() {
 }
 
 #[test]
+fn a_credential_two_rotations_old_is_retried_up_to_the_pending_one() {
+    // The cache (deaf to changes) holds pw1. Since: rotation 1 finished (pw2 is AWSCURRENT) and
+    // rotation 2 ran its setSecret (pw3 is AWSPENDING, the only password the target accepts).
+    let t = TestStore::new();
+    let s = t.s();
+    let v1 = create(&s, "app/db", "pw1");
+    let (source, builder) = deaf(&t);
+    let cache = builder.build();
+    assert_eq!(cached(&cache, "app/db"), "pw1");
+    let v2 = put_pending(&s, "app/db", "pw2");
+    finish_rotation(&s, "app/db", v1, v2);
+    put_pending(&s, "app/db", "pw3");
+    let target = Target::new("pw3");
+
+    let r = cache.with_credential(&id("app/db"), |out| target.login(out));
+    assert_eq!(r.unwrap(), "session for pw3");
+    assert_eq!(target.offered(), ["pw1", "pw2", "pw3"]);
+    // pw1 from memory; then AWSCURRENT (pw2), AWSCURRENT again (pw2), AWSPENDING, AWSCURRENT.
+    assert_eq!(source.reads(), 5);
+}
+
+#[test]
 fn a_wrong_credential_with_no_rotation_fails_after_two_calls() {
     let t = TestStore::new();
     create(&t.s(), "app/db", "pw1");
