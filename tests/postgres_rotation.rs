@@ -12,16 +12,19 @@
     clippy::indexing_slicing
 )]
 
+#[path = "common/pacing.rs"]
+mod pacing;
 #[path = "common/pg.rs"]
 mod pg;
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use pacing::Pacing;
 use postgres::NoTls;
 use strongroom::{
     Attempt, CreateSecretInput, CredentialError, DriveOutcome, GetSecretValueInput,
@@ -115,53 +118,6 @@ struct Counts {
     examples: Mutex<Vec<String>>,
 }
 
-/// Keeps every rotation apart from the next by at least one complete call of every reader, so
-/// that no reader's call (one try, a refresh, one retry) spans two `setSecret`s. Without it a
-/// reader that is slower than a whole rotation could miss the `AWSPENDING` window, which is a
-/// timing accident, not a property of the rotation.
-#[derive(Debug)]
-struct Pacing {
-    /// Per reader: the highest rotation count seen at the start of one of its completed calls.
-    seen: Mutex<Vec<Option<u64>>>,
-    changed: Condvar,
-    /// Rotations completed.
-    done: AtomicU64,
-}
-
-impl Pacing {
-    fn new() -> Self {
-        Self {
-            seen: Mutex::new(vec![None; READERS]),
-            changed: Condvar::new(),
-            done: AtomicU64::new(0),
-        }
-    }
-
-    fn completed_call(&self, reader: usize, started_after: u64) {
-        let mut seen = self.seen.lock().unwrap();
-        let slot = &mut seen[reader];
-        *slot = Some(slot.map_or(started_after, |s| s.max(started_after)));
-        self.changed.notify_all();
-    }
-
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "a real deadline for threads doing real I/O, not the store's clock"
-    )]
-    fn wait_for_readers(&self, rotations: u64) {
-        let deadline = std::time::Instant::now() + PACING_DEADLINE;
-        let mut seen = self.seen.lock().unwrap();
-        while !seen.iter().all(|s| s.is_some_and(|s| s >= rotations)) {
-            let now = std::time::Instant::now();
-            assert!(
-                now < deadline,
-                "the readers made no progress for {PACING_DEADLINE:?} (after {rotations} rotations): {seen:?}"
-            );
-            seen = self.changed.wait_timeout(seen, deadline - now).unwrap().0;
-        }
-    }
-}
-
 /// What one strategy's run measured.
 #[derive(Debug)]
 struct Report {
@@ -186,7 +142,7 @@ fn rotate_under_load(store: &SecretStore, id: &SecretId, function: &str) -> Repo
     let s = store.as_system();
     let cache = SecretCache::builder(store.as_system()).build();
     let counts = Arc::new(Counts::default());
-    let pacing = Arc::new(Pacing::new());
+    let pacing = Arc::new(Pacing::new(READERS, PACING_DEADLINE));
     let stop = Arc::new(AtomicBool::new(false));
     let users = Arc::new(Mutex::new(BTreeSet::new()));
     let readers: Vec<_> = (0..READERS)
@@ -201,7 +157,7 @@ fn rotate_under_load(store: &SecretStore, id: &SecretId, function: &str) -> Repo
             );
             thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
-                    let started_after = pacing.done.load(Ordering::SeqCst);
+                    let started_after = pacing.rotations();
                     counts.calls.fetch_add(1, Ordering::Relaxed);
                     let result = cache.with_credential(&id, |out| {
                         counts.tried.fetch_add(1, Ordering::Relaxed);
@@ -255,7 +211,7 @@ fn rotate_under_load(store: &SecretStore, id: &SecretId, function: &str) -> Repo
                 panic!("rotation {k} did not complete: {other:?}");
             }
         }
-        pacing.done.store(k, Ordering::SeqCst);
+        pacing.rotated(k);
     }
     pacing.wait_for_readers(ROTATIONS);
     stop.store(true, Ordering::SeqCst);

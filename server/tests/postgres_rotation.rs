@@ -25,6 +25,8 @@
 )]
 
 mod common;
+#[path = "../../tests/common/pacing.rs"]
+mod pacing;
 #[path = "../../tests/common/pg.rs"]
 mod pg;
 
@@ -32,12 +34,13 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 use common::{TestServer, sdk_client};
+use pacing::Pacing;
 use postgres::NoTls;
 use postgres::error::SqlState;
 use strongroom::{Region, RequestContext, SecretId};
@@ -361,59 +364,6 @@ fn call_with_refresh(reader: &SecretReader, name: &str, counts: &Counts) -> Resu
     connect(&retry).map_err(|e| format!("refused after the refresh: {e}"))
 }
 
-/// Keeps every rotation apart from the next by at least one complete call of every reader, so
-/// that no reader's call (one try, a refresh, one retry) spans two `setSecret`s: a call that
-/// starts after the rotating thread saw rotation `k` complete ends before rotation `k + 2`
-/// begins, because rotation `k + 2` waits for a call of this reader that started after
-/// rotation `k + 1` completed, which is a later call. Without it a reader that is slower than a
-/// whole rotation (the readers run at the lowest CPU priority, so one can wait a while for the
-/// CPU) could see its credential changed twice during one call, and fail for a timing accident,
-/// not for a property of the rotation: single user, it could retry with an `AWSPENDING` that a later
-/// `setSecret` already replaced; alternating users, the user it read could be rotated again
-/// (every second rotation changes the same user's password).
-#[derive(Debug)]
-struct Pacing {
-    /// Per reader: the highest rotation count seen at the start of one of its completed calls.
-    seen: Mutex<Vec<Option<u64>>>,
-    changed: Condvar,
-    /// Rotations completed.
-    done: AtomicU64,
-}
-
-impl Pacing {
-    fn new() -> Self {
-        Self {
-            seen: Mutex::new(vec![None; READERS]),
-            changed: Condvar::new(),
-            done: AtomicU64::new(0),
-        }
-    }
-
-    fn completed_call(&self, reader: usize, started_after: u64) {
-        let mut seen = self.seen.lock().unwrap();
-        let slot = &mut seen[reader];
-        *slot = Some(slot.map_or(started_after, |s| s.max(started_after)));
-        self.changed.notify_all();
-    }
-
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "a real deadline for threads doing real I/O, not the store's clock"
-    )]
-    fn wait_for_readers(&self, rotations: u64) {
-        let deadline = std::time::Instant::now() + PACING_DEADLINE;
-        let mut seen = self.seen.lock().unwrap();
-        while !seen.iter().all(|s| s.is_some_and(|s| s >= rotations)) {
-            let now = std::time::Instant::now();
-            assert!(
-                now < deadline,
-                "the readers made no progress for {PACING_DEADLINE:?} (after {rotations} rotations): {seen:?}"
-            );
-            seen = self.changed.wait_timeout(seen, deadline - now).unwrap().0;
-        }
-    }
-}
-
 /// What one strategy's run measured.
 #[derive(Debug)]
 struct Report {
@@ -532,7 +482,7 @@ fn lower_this_threads_priority() {
 fn rotate_under_load(h: &Harness, name: &str, function: &str) -> Report {
     let started = std::time::Instant::now();
     let counts = Arc::new(Counts::default());
-    let pacing = Arc::new(Pacing::new());
+    let pacing = Arc::new(Pacing::new(READERS, PACING_DEADLINE));
     let stop = Arc::new(AtomicBool::new(false));
     let users = Arc::new(Mutex::new(BTreeSet::new()));
     let readers: Vec<_> = (0..READERS)
@@ -548,7 +498,7 @@ fn rotate_under_load(h: &Harness, name: &str, function: &str) -> Report {
             thread::spawn(move || {
                 lower_this_threads_priority();
                 while !stop.load(Ordering::SeqCst) {
-                    let started_after = pacing.done.load(Ordering::SeqCst);
+                    let started_after = pacing.rotations();
                     counts.calls.fetch_add(1, Ordering::Relaxed);
                     match call_with_refresh(&secrets, &name, &counts) {
                         Ok(user) => {
@@ -585,7 +535,7 @@ fn rotate_under_load(h: &Harness, name: &str, function: &str) -> Report {
         let token = rotated.version_id().unwrap().to_owned();
         wait_for_rotation(h, name, &token, k);
         passwords.push(secrets.password(name, "AWSCURRENT"));
-        pacing.done.store(k, Ordering::SeqCst);
+        pacing.rotated(k);
     }
     pacing.wait_for_readers(ROTATIONS);
     stop.store(true, Ordering::SeqCst);
