@@ -178,12 +178,11 @@ impl Drop for Claim<'_> {
 }
 
 /// Runs the steps of the rotation in progress on `id`, at most `max_steps` of them, until it
-/// completes or a step fails. `force` runs a rotation that gave up, and ignores its backoff.
+/// completes or a step fails, ignoring a pending backoff. A rotation that gave up is not run.
 pub(crate) fn drive(
     session: &Session,
     id: &SecretId,
     max_steps: Option<usize>,
-    force: bool,
 ) -> Result<DriveOutcome> {
     let store = session.store();
     let uid = session.resolve(id)?.rec.uid;
@@ -205,7 +204,7 @@ pub(crate) fn drive(
             return Ok(DriveOutcome::Idle);
         };
         let step = step_of(&progress)?;
-        if progress.failed && !force {
+        if progress.failed {
             return Ok(DriveOutcome::Failed {
                 step,
                 error: progress.last_error.clone().unwrap_or_default(),
@@ -468,7 +467,7 @@ pub(crate) fn rotate_due(store: &SecretStore, now: SystemTime) -> Result<DueRepo
                 continue;
             }
         }
-        match drive(&session, &id, None, false) {
+        match drive(&session, &id, None) {
             Ok(DriveOutcome::Completed { .. }) => report.completed += 1,
             Ok(DriveOutcome::Retrying { .. } | DriveOutcome::Failed { .. }) => report.failed += 1,
             Ok(_) => {}

@@ -308,7 +308,7 @@ impl Session {
     /// a step fails (a failure is recorded, with its retry time). Ignores a pending backoff; a
     /// rotation that gave up is not run (see [`crate::RetryPolicy`] for what resumes it).
     pub fn drive_rotation(&self, secret_id: &SecretId) -> Result<DriveOutcome> {
-        rotation::drive(self, secret_id, None, false)
+        rotation::drive(self, secret_id, None)
     }
 
     /// Like [`Session::drive_rotation`], stopping after at most `max_steps` steps.
@@ -317,7 +317,7 @@ impl Session {
         secret_id: &SecretId,
         max_steps: usize,
     ) -> Result<DriveOutcome> {
-        rotation::drive(self, secret_id, Some(max_steps), false)
+        rotation::drive(self, secret_id, Some(max_steps))
     }
 
     /// Makes a rotation that gave up due again (used when its next scheduled rotation comes).
