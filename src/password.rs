@@ -1,4 +1,4 @@
-//! GetRandomPassword (rule B15), from a CSPRNG.
+//! GetRandomPassword (PASS rules), from a CSPRNG.
 
 use rand::RngExt;
 use zeroize::Zeroizing;
@@ -87,7 +87,7 @@ pub fn get_random_password(input: &GetRandomPasswordInput) -> Result<SecretValue
 }
 
 impl Session {
-    /// Generates a random password (rule B15). No secret is read or written.
+    /// Generates a random password (PASS rules). No secret is read or written.
     pub fn get_random_password(&self, input: &GetRandomPasswordInput) -> Result<SecretValue> {
         get_random_password(input)
     }

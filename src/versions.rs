@@ -1,4 +1,4 @@
-//! Label transitions as pure functions over a secret's record: the heart of the rules (B2-B4).
+//! Label transitions as pure functions over a secret's record: the heart of the rules (VER, WRITE and STAGE).
 //! No IO here; the store validates input, calls these, and commits the result in one batch.
 
 use std::collections::BTreeSet;
@@ -10,10 +10,10 @@ pub(crate) const CURRENT: &str = "AWSCURRENT";
 pub(crate) const PREVIOUS: &str = "AWSPREVIOUS";
 pub(crate) const PENDING: &str = "AWSPENDING";
 
-/// At most this many distinct labels across the versions of one secret (B2.2).
+/// At most this many distinct labels across the versions of one secret (VER-2).
 pub(crate) const MAX_LABELS: usize = 20;
 
-/// How many versions without labels a secret keeps, and how old one must be before it may go (B2.4).
+/// How many versions without labels a secret keeps, and how old one must be before it may go (VER-4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct VersionLimits {
     pub(crate) max_deprecated: usize,
@@ -57,9 +57,9 @@ fn check_label_count(rec: &SecretRecord) -> Result<()> {
     Ok(())
 }
 
-/// Gives `rec` a valued version `id` carrying `labels` (rules B3.4-B3.8).
+/// Gives `rec` a valued version `id` carrying `labels` (rules WRITE-4 to WRITE-8).
 ///
-/// `id` may name a value-less placeholder, which is filled and keeps its labels (B5). The caller
+/// `id` may name a value-less placeholder, which is filled and keeps its labels (IDEM-6). The caller
 /// has already ruled out every other existing id.
 pub(crate) fn add_version(
     rec: &mut SecretRecord,
@@ -72,11 +72,11 @@ pub(crate) fn add_version(
         .holder_of(CURRENT)
         .filter(|v| v.has_value)
         .map(|v| v.id.clone());
-    // B3.7: the first valued version always becomes AWSCURRENT.
+    // WRITE-7: the first valued version always becomes AWSCURRENT.
     if previous_current.is_none() {
         labels.insert(CURRENT.to_owned());
     }
-    // B3.4: each label moves off whichever version held it.
+    // WRITE-4: each label moves off whichever version held it.
     for l in &labels {
         remove_label(rec, l);
     }
@@ -99,7 +99,7 @@ pub(crate) fn add_version(
             });
         }
     }
-    // B3.5 / B3.8: the demoted AWSCURRENT version becomes AWSPREVIOUS and loses AWSPENDING.
+    // WRITE-5 / WRITE-8: the demoted AWSCURRENT version becomes AWSPREVIOUS and loses AWSPENDING.
     if labels.contains(CURRENT)
         && let Some(p) = previous_current.filter(|p| p != id)
     {
@@ -114,7 +114,7 @@ pub(crate) fn add_version(
 }
 
 /// Gives `rec` the value-less version `id` carrying only `AWSPENDING`, which moves off any other
-/// version (rule B9.5: the version a rotation starts with). The caller has ruled out an existing `id`.
+/// version (rule ROT-5: the version a rotation starts with). The caller has ruled out an existing `id`.
 pub(crate) fn add_placeholder(rec: &mut SecretRecord, id: &str, now_ms: u64) -> Result<()> {
     remove_label(rec, PENDING);
     drop_orphan_placeholders(rec);
@@ -130,7 +130,7 @@ pub(crate) fn add_placeholder(rec: &mut SecretRecord, id: &str, now_ms: u64) -> 
     check_label_count(rec)
 }
 
-/// Moves or removes one label (rules B4.1-B4.8).
+/// Moves or removes one label (rules STAGE-1 to STAGE-8).
 pub(crate) fn move_label(
     rec: &mut SecretRecord,
     label: &str,
@@ -186,7 +186,7 @@ pub(crate) fn move_label(
     if let Some(v) = version_mut(rec, to) {
         add_label(v, label);
     }
-    // B4.5: moving AWSCURRENT off X puts AWSPREVIOUS on X; other labels stay (B4.6).
+    // STAGE-5: moving AWSCURRENT off X puts AWSPREVIOUS on X; other labels stay (STAGE-6).
     if label == CURRENT
         && let Some(x) = holder
     {
@@ -200,7 +200,7 @@ pub(crate) fn move_label(
 }
 
 /// Removes the oldest unlabelled versions beyond `limits.max_deprecated` that are old enough,
-/// returning their ids; fails with `LimitExceeded` if too many young ones remain (B2.4).
+/// returning their ids; fails with `LimitExceeded` if too many young ones remain (VER-4).
 pub(crate) fn collect_deprecated(
     rec: &mut SecretRecord,
     now_ms: u64,
@@ -283,7 +283,7 @@ mod tests {
 
     #[test]
     fn non_current_labels_leave_current_alone() {
-        // B3.4 verified: v2{one,two,three} + put v3{one,two,four} => v2{three}, v3{four,one,two}
+        // WRITE-4 [recorded]: v2{one,two,three} + put v3{one,two,four} => v2{three}, v3{four,one,two}
         let mut r = rec();
         add_version(&mut r, "v1", &set(&[CURRENT]), 1).unwrap();
         add_version(&mut r, "v2", &set(&["one", "two", "three"]), 2).unwrap();
@@ -295,7 +295,7 @@ mod tests {
 
     #[test]
     fn demoted_current_drops_pending() {
-        // B3.8 verified: v1{PREVIOUS}, v2{CURRENT,PENDING}; put => v3{CURRENT}, v2{PREVIOUS}, v1{}
+        // WRITE-8 [recorded]: v1{PREVIOUS}, v2{CURRENT,PENDING}; put => v3{CURRENT}, v2{PREVIOUS}, v1{}
         let mut r = rec();
         add_version(&mut r, "v1", &set(&[CURRENT]), 1).unwrap();
         add_version(&mut r, "v2", &set(&[PENDING]), 2).unwrap();

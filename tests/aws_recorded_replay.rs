@@ -1,5 +1,5 @@
 //! Replays the Secrets Manager call sequences recorded against real AWS
-//! (`../shared/reference/aws-recorded`, see its README) against the engine, through the public
+//! (`tests/fixtures/aws-recorded`, see its README) against the engine, through the public
 //! API, and compares every recorded response: success or error, the error code and exact
 //! message, which top-level fields are present, and every value that does not vary per run
 //! (names, values, labels, label maps, tags), with the recording's placeholders
@@ -33,11 +33,11 @@ use strongroom::{
     UpdateSecretVersionStageInput, VersionId,
 };
 
-/// Where CI puts the recordings.
-const RECORDINGS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/aws-recorded"
-);
+/// The recorded sequences, kept in the repository.
+const RECORDINGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/aws-recorded");
+/// How many sequences and recorded responses the fixtures hold (their README).
+const RECORDED_SEQUENCES: usize = 38;
+const RECORDED_RESPONSES: usize = 250;
 
 /// The store's ARN prefix; the recorded parameters use the same one (LocalStack's defaults).
 const ARN_PREFIX: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:";
@@ -1089,11 +1089,6 @@ fn replay_sequence(file: &str, seq: &Value, tally: &mut Tally) {
 #[test]
 fn aws_recorded_sequences_replay_against_the_engine() {
     let dir = Path::new(RECORDINGS);
-    assert!(
-        dir.is_dir(),
-        "the AWS recordings are missing: expected them in {RECORDINGS} (CI provides \
-         shared/reference/aws-recorded next to this crate)"
-    );
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -1120,6 +1115,11 @@ fn aws_recorded_sequences_replay_against_the_engine() {
             .sum::<usize>();
         replay_sequence(&file, &seq, &mut tally);
     }
+    assert_eq!(
+        (files.len(), recorded),
+        (RECORDED_SEQUENCES, RECORDED_RESPONSES),
+        "the fixtures hold every recorded sequence and response (their README)"
+    );
     assert_eq!(
         recorded,
         tally.applicable + tally.not_applicable,

@@ -1,4 +1,4 @@
-//! BatchGetSecretValue reads AWSCURRENT of many secrets, by ids or by filters (rule B14).
+//! BatchGetSecretValue reads AWSCURRENT of many secrets, by ids or by filters (BATCH rules).
 #![allow(
     clippy::unwrap_used,
     reason = "allow-unwrap-in-tests covers #[test] bodies only, not the helpers of a test crate"

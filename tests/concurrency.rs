@@ -43,7 +43,7 @@ fn readers_see_whole_current_values_in_order() {
                     // Numbering and promotion happen in one order, so values grow with commits.
                     let mut n = next.lock().unwrap();
                     *n += 1;
-                    // Old unlabelled versions must age past 24 hours to be cleaned up (B2.4).
+                    // Old unlabelled versions must age past 24 hours to be cleaned up (VER-4).
                     clock.advance(std::time::Duration::from_secs(15 * 60));
                     let v = text(&n.to_string());
                     if (i + w) % 2 == 0 {

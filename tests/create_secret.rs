@@ -1,4 +1,4 @@
-//! CreateSecret (rules B1, B2.6, B3.3, B8.6, B10): first version, ARN, names, metadata, conflicts.
+//! CreateSecret (ID rules, VER-6, WRITE-3, DEL-6, TAG rules): first version, ARN, names, metadata, conflicts.
 // Helpers below are test code too; clippy's allow-*-in-tests only covers #[test] functions.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 mod common;
@@ -11,7 +11,7 @@ use strongroom::{
 
 const NAME_MESSAGE: &str = "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!";
 
-/// Checks the B1.1 ARN shape for `name` in us-east-1 / 111111111111 and returns the suffix.
+/// Checks the ID-1 ARN shape for `name` in us-east-1 / 111111111111 and returns the suffix.
 fn assert_arn_shape(arn: &str, name: &str) -> String {
     let prefix = format!("arn:aws:secretsmanager:us-east-1:111111111111:secret:{name}-");
     let suffix = arn
@@ -53,7 +53,7 @@ fn with_a_value_the_first_version_is_the_token_and_awscurrent() {
         stages(&s, "app/db"),
         [(token("first"), set(&["AWSCURRENT"]))].into()
     );
-    // Unset metadata is left out (B7).
+    // Unset metadata is left out (FIELDS-1).
     assert_eq!(d.description, None);
     assert_eq!(d.kms_key_id, None);
     assert_eq!(d.tags, None);
@@ -81,7 +81,7 @@ fn without_a_token_a_fresh_version_id_is_chosen() {
 
 #[test]
 fn without_a_value_there_is_no_version_and_reads_find_nothing() {
-    // B2.6 [verified]: no VersionId, no VersionIdsToStages, RNF for staging label AWSCURRENT.
+    // VER-6 [recorded]: no VersionId, no VersionIdsToStages, RNF for staging label AWSCURRENT.
     let t = TestStore::new();
     let s = t.s();
     let out = s
@@ -153,7 +153,7 @@ fn arn_has_the_aws_shape_and_a_fresh_suffix_after_force_delete() {
 
 #[test]
 fn names_with_bad_characters_give_the_exact_validation_message() {
-    // B1.3 [verified]: the recorded names, and a few more.
+    // ID-4 [recorded]: the recorded names, and a few more.
     for bad in [
         "Inv Name",
         " Inv Name",
@@ -232,7 +232,7 @@ fn tags_description_and_kms_key_are_stored() {
     assert_eq!(d.kms_key_id.as_deref(), Some("alias/my-key"));
     let tags = d.tags.unwrap();
     let tags: Vec<(&str, &str)> = tags.iter().map(|t| (t.key().as_str(), t.value())).collect();
-    // Insertion order (B10.4).
+    // Insertion order (TAG-4).
     assert_eq!(
         tags,
         [("env", "prod"), ("team", ""), ("Env", "case-sensitive")]
@@ -294,7 +294,7 @@ fn bad_tags_create_nothing() {
 
 #[test]
 fn a_duplicate_name_gives_resource_exists_and_changes_nothing() {
-    // B5 row 3 / recorded: "The operation failed because the secret {name} already exists."
+    // IDEM-3 [recorded]: "The operation failed because the secret {name} already exists."
     let t = TestStore::new();
     let s = t.s();
     s.create_secret(
@@ -327,7 +327,7 @@ fn a_duplicate_name_gives_resource_exists_and_changes_nothing() {
 
 #[test]
 fn a_name_scheduled_for_deletion_cannot_be_created_until_purged() {
-    // B8.6 [verified].
+    // DEL-6 [recorded].
     let t = TestStore::new();
     let s = t.s();
     create(&s, "doomed", "old");

@@ -1,4 +1,4 @@
-//! The deletion lifecycle: Active -> Scheduled -> Purged, and back via RestoreSecret (rules B8).
+//! The deletion lifecycle: Active -> Scheduled -> Purged, and back via RestoreSecret (DEL rules).
 #![allow(
     clippy::unwrap_used,
     reason = "allow-unwrap-in-tests covers #[test] bodies only, not the helpers of a test crate"
@@ -134,7 +134,7 @@ fn deleting_an_unknown_secret() {
         ErrorKind::ResourceNotFound,
         NOT_FOUND,
     );
-    // ...but a forced delete answers as if it existed (B8.2).
+    // ...but a forced delete answers as if it existed (DEL-2).
     let out = s
         .delete_secret(DeleteSecretInput::new(id("ghost")).force())
         .unwrap();
@@ -279,7 +279,7 @@ fn while_scheduled_reads_and_writes_are_refused_but_describe_works() {
         ErrorKind::InvalidRequest,
         MARKED,
     );
-    // The name stays taken (B8.6).
+    // The name stays taken (DEL-6).
     assert_err(
         s.create_secret(CreateSecretInput::new(name("app")).value(text("w"))),
         ErrorKind::InvalidRequest,

@@ -1,5 +1,5 @@
-//! Deprecated (unlabelled) versions: hidden unless asked for (B2.3), and removed oldest first
-//! once there are too many and they are old enough (B2.4).
+//! Deprecated (unlabelled) versions: hidden unless asked for (VER-3), and removed oldest first
+//! once there are too many and they are old enough (VER-4).
 // Helpers below are test code too; clippy's allow-*-in-tests only covers #[test] functions.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 mod common;
@@ -83,7 +83,7 @@ fn assert_gone(s: &Session, n: &str, version: &VersionId) {
 
 #[test]
 fn unlabelled_versions_are_hidden_unless_include_deprecated() {
-    // B2.3 [verified deprecated_secret_version_stage], replayed.
+    // VER-3 [recorded deprecated_secret_version_stage], replayed.
     let t = TestStore::new();
     let s = t.s();
     s.create_secret(

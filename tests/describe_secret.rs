@@ -1,5 +1,5 @@
-//! DescribeSecret returns only the fields that have a value (rule B7) and works on secrets
-//! scheduled for deletion (B8.3).
+//! DescribeSecret returns only the fields that have a value (FIELDS rules) and works on secrets
+//! scheduled for deletion (DEL-3).
 #![allow(
     clippy::unwrap_used,
     reason = "allow-unwrap-in-tests covers #[test] bodies only, not the helpers of a test crate"
@@ -48,7 +48,7 @@ fn a_bare_secret_has_only_its_identity_and_dates() {
     assert_eq!(d.deleted_date, None);
     assert_eq!(d.created_date, secs(START_SECS));
     assert_eq!(d.last_changed_date, secs(START_SECS));
-    // The ARN is arn:aws:secretsmanager:{region}:{account}:secret:{name}-{6 chars} (B1.1).
+    // The ARN is arn:aws:secretsmanager:{region}:{account}:secret:{name}-{6 chars} (ID-1).
     let suffix = d.arn.suffix();
     assert_eq!(
         d.arn.as_str(),
@@ -194,7 +194,7 @@ fn describing_changes_nothing_and_last_changed_follows_writes() {
     assert_eq!(d.description.as_deref(), Some("now described"));
     assert_eq!(d.last_changed_date, secs(START_SECS + 10));
     assert_eq!(d.created_date, secs(START_SECS));
-    // A description-only update makes no version (B3.9).
+    // A description-only update makes no version (WRITE-9).
     assert_eq!(d.version_ids_to_stages, before.version_ids_to_stages);
 
     t.advance(Duration::from_secs(10));

@@ -1,4 +1,4 @@
-//! GetRandomPassword (rule B15), through a session and through the free function.
+//! GetRandomPassword (PASS rules), through a session and through the free function.
 #![allow(
     clippy::unwrap_used,
     reason = "allow-unwrap-in-tests covers #[test] bodies only, not the helpers of a test crate"

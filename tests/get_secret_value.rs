@@ -1,4 +1,4 @@
-//! GetSecretValue resolves one version by id and/or stage (rules B6.1-B6.8).
+//! GetSecretValue resolves one version by id and/or stage (rules GET-1 to GET-8).
 #![allow(
     clippy::unwrap_used,
     reason = "allow-unwrap-in-tests covers #[test] bodies only, not the helpers of a test crate"
@@ -102,7 +102,7 @@ fn a_stage_selects_the_version_carrying_it() {
     assert_eq!(prev.value.expose_str(), Some("one"));
     assert_eq!(prev.version_stages, vec![StagingLabel::PREVIOUS]);
 
-    // A custom label on a new version that does not take AWSCURRENT (B3.6).
+    // A custom label on a new version that does not take AWSCURRENT (WRITE-6).
     let v3 = token("v3");
     s.put_secret_value(
         PutSecretValueInput::new(id("app"), text("three"))
@@ -248,7 +248,7 @@ fn unknown_secret_stage_or_version_is_not_found_with_awss_messages() {
         ErrorKind::ResourceNotFound,
         "Secrets Manager can't find the specified secret value for VersionId: 9e47f29a-3514-4865-b388-c7d3fd0b9703",
     );
-    // A bad name never reaches the store (B1.3).
+    // A bad name never reaches the store (ID-4).
     let e = SecretId::new("Inv Name").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation);
     assert_eq!(

@@ -1,4 +1,4 @@
-//! Idempotent writes on ClientRequestToken (rule B5, every row reachable through the public API).
+//! Idempotent writes on ClientRequestToken (IDEM rules, every row reachable through the public API).
 //!
 //! The row "PutSecretValue with the token of a value-less placeholder fills it in" needs the
 //! AWSPENDING placeholder that RotateSecret creates; the public API cannot make one yet, so that
@@ -219,7 +219,7 @@ fn put_with_a_used_token_and_another_value_is_resource_exists() {
 
 #[test]
 fn update_replay_with_same_value_returns_the_token() {
-    // B5 [verified, contradicting the doc]: 200 with VersionId = token.
+    // IDEM-7 [recorded, contradicting AWS's documentation]: 200 with VersionId = token.
     let mut t = TestStore::new();
     create(&t.s(), "u", "v1");
     let input = || {

@@ -1,5 +1,5 @@
 //! ListSecretVersionIds: versions that have a value, newest first; unlabelled ones only on
-//! request (rules B2.3, B2.5, B7).
+//! request (rules VER-3, VER-5, FIELDS-5).
 #![allow(
     clippy::unwrap_used,
     reason = "allow-unwrap-in-tests covers #[test] bodies only, not the helpers of a test crate"
@@ -119,7 +119,7 @@ fn include_deprecated_adds_unlabelled_versions_without_stages() {
     assert_eq!(ids(&out.versions), vec![d, b, a, c.clone()]);
     let last = out.versions.last().unwrap();
     assert_eq!(last.version_id, c);
-    assert_eq!(last.version_stages, None, "absent, not empty (B2.3)");
+    assert_eq!(last.version_stages, None, "absent, not empty (VER-3)");
     assert_eq!(last.created_date, secs(START_SECS));
     assert!(!last.kms_key_ids.is_empty());
 }

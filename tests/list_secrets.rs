@@ -1,4 +1,4 @@
-//! ListSecrets: filters, sorting, pagination, scheduled deletions and regions (rules B13, B8.5).
+//! ListSecrets: filters, sorting, pagination, scheduled deletions and regions (LIST rules, DEL-5).
 #![allow(
     clippy::unwrap_used,
     reason = "allow-unwrap-in-tests covers #[test] bodies only, not the helpers of a test crate"

@@ -130,7 +130,7 @@ impl MSecret {
         }
     }
 
-    /// B3.4-B3.8, written independently of the engine.
+    /// WRITE-4 to WRITE-8, written independently of the engine.
     fn add_version(&mut self, id: &str, value: &str, stages: &BTreeSet<String>) {
         let mut stages = stages.clone();
         let prev = self.holder("AWSCURRENT");

@@ -1,4 +1,4 @@
-//! PutSecretValue (rules B3.3-B3.9, B2.2, value size limits).
+//! PutSecretValue (rules WRITE-3 to WRITE-9, VER-2, value size limits).
 // Helpers below are test code too; clippy's allow-*-in-tests only covers #[test] functions.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 mod common;
@@ -45,7 +45,7 @@ fn by_stage(s: &Session, n: &str, stage: StagingLabel) -> (VersionId, String) {
 
 #[test]
 fn default_stage_is_awscurrent_and_awsprevious_follows() {
-    // B3.3, B3.5 [verified current_previous, deprecated_secret_version_stage].
+    // WRITE-3, WRITE-5 [recorded current_previous, deprecated_secret_version_stage].
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "p", "one");
@@ -83,7 +83,7 @@ fn default_stage_is_awscurrent_and_awsprevious_follows() {
 
 #[test]
 fn custom_stages_leave_awscurrent_alone() {
-    // B3.6 [verified put_secret_value_with_version_stages], replayed step by step.
+    // WRITE-6 [recorded put_secret_value_with_version_stages], replayed step by step.
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "p", "secret_string_v0");
@@ -159,7 +159,7 @@ fn awscurrent_with_custom_stages_moves_current_and_previous() {
 
 #[test]
 fn the_first_version_of_an_empty_secret_is_awscurrent() {
-    // B3.7, B2.6 [verified create_secret_version_from_empty_secret].
+    // WRITE-7, VER-6 [recorded create_secret_version_from_empty_secret].
     let t = TestStore::new();
     let s = t.s();
     s.create_secret(CreateSecretInput::new(name("e1"))).unwrap();
@@ -191,7 +191,7 @@ fn the_first_version_of_an_empty_secret_is_awscurrent() {
 
 #[test]
 fn each_label_moves_off_its_old_holder() {
-    // B3.4 [verified non_versioning_version_stages_no_replacement]:
+    // WRITE-4 [recorded non_versioning_version_stages_no_replacement]:
     // v2{one,two,three} + put v3{one,two,four} => v2{three}, v3{four,one,two}.
     let t = TestStore::new();
     let s = t.s();
@@ -213,7 +213,7 @@ fn each_label_moves_off_its_old_holder() {
         ]
         .into()
     );
-    // And with replacement [verified ..._replacement]: v2 loses all of its labels.
+    // And with replacement [recorded ..._replacement]: v2 loses all of its labels.
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "p", "S0");
@@ -236,7 +236,7 @@ fn each_label_moves_off_its_old_holder() {
 
 #[test]
 fn a_default_put_drops_awspending_from_the_demoted_version() {
-    // B3.8 [verified update_secret_version_stages_current_pending]:
+    // WRITE-8 [recorded update_secret_version_stages_current_pending]:
     // v1{AWSPREVIOUS}, v2{AWSCURRENT,AWSPENDING}; put => v3{AWSCURRENT}, v2{AWSPREVIOUS}, v1 deprecated.
     let t = TestStore::new();
     let s = t.s();
@@ -316,7 +316,7 @@ fn a_pending_put_after_rotation_keeps_the_current_versions_other_labels() {
 
 #[test]
 fn the_same_value_with_a_new_token_is_a_new_version() {
-    // B3.9: no dedup by value.
+    // WRITE-9: no dedup by value.
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "p", "same");
@@ -375,7 +375,7 @@ fn twenty_labels_on_a_secret_are_fine() {
 
 #[test]
 fn more_than_twenty_distinct_labels_on_a_secret_is_limit_exceeded() {
-    // B2.2: 20 distinct labels across all versions.
+    // VER-2: 20 distinct labels across all versions.
     let t = TestStore::new();
     let s = t.s();
     create(&s, "p", "v1");

@@ -1,4 +1,4 @@
-//! Engine rotation (rules B9, with B5 idempotency and B7 field presence): `rotate_secret`,
+//! Engine rotation (ROT rules, with the IDEM and FIELDS rules): `rotate_secret`,
 //! `cancel_rotate_secret`, the driver (`drive_rotation`, `drive_rotation_steps`, `rotate_due`),
 //! retries with backoff, and resumption after a failure or a reopen. Time moves only through the
 //! store's `ManualClock`.
@@ -375,7 +375,7 @@ fn remove_pending(s: &Session, n: &str, from: &VersionId) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// RotateSecret preconditions (B9.2)
+// RotateSecret preconditions (ROT-2)
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -405,7 +405,7 @@ fn rotate_without_a_function_arn_is_invalid_request() {
 
 #[test]
 fn rotate_with_an_unregistered_function_is_access_denied_and_saves_nothing() {
-    // B9.2 [verified LS test_rotate_secret_invalid_lambda_arn]; B7: fields stay omitted.
+    // ROT-2 [recorded rotate_secret_invalid_lambda_arn]; FIELDS-3: fields stay omitted.
     let t = TestStore::new();
     let r = TestRotator::registered(&t);
     let s = t.s();
@@ -459,7 +459,7 @@ fn rotate_with_an_unregistered_function_is_access_denied_and_saves_nothing() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A rotation from start to end (B9.5, B9.6, B9.8)
+// A rotation from start to end (ROT-5, ROT-6, ROT-8)
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -469,7 +469,7 @@ fn first_rotation_creates_a_valueless_pending_version_then_completes() {
     let s = t.s();
     let v1 = create(&s, "db", "old-password");
     let d = s.describe_secret(&id("db")).unwrap();
-    // B7: omitted until rotation is configured.
+    // FIELDS-3: omitted until rotation is configured.
     assert_eq!(d.rotation_enabled, None);
     assert_eq!(d.rotation_lambda_arn, None);
     assert_eq!(d.rotation_rules, None);
@@ -587,7 +587,7 @@ fn the_default_finish_secret_moves_awscurrent() {
         ]
         .into()
     );
-    // A second rotation starts from AWSPENDING on the AWSCURRENT version (allowed by B9.4).
+    // A second rotation starts from AWSPENDING on the AWSCURRENT version (allowed by ROT-4).
     rotate(&s, "db", "r2").unwrap();
     assert_eq!(
         stages(&s, "db"),
@@ -616,7 +616,7 @@ fn a_secret_without_a_value_gets_its_first_value_by_rotation() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Schedules (B9.3, B9.8) and rotate_due
+// Schedules (ROT-3, ROT-8) and rotate_due
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -680,7 +680,7 @@ fn automatically_after_days_schedules_rotations_that_rotate_due_runs() {
     // Nothing more is due right after.
     assert_eq!(counts(&t.store.rotate_due(t1).unwrap()), (0, 0, 0, 0));
 
-    // B9.8: a manual new AWSCURRENT counts as a rotation for AutomaticallyAfterDays.
+    // ROT-8: a manual new AWSCURRENT counts as a rotation for AutomaticallyAfterDays.
     t.days(10);
     let t2 = now(&t);
     s.put_secret_value(PutSecretValueInput::new(id("db"), text("manual")))
@@ -753,7 +753,7 @@ fn a_rate_schedule_is_not_moved_by_a_manual_value() {
         rules.schedule_expression().map(|e| e.as_str()),
         Some("rate(10 days)")
     );
-    // B9.3: AutomaticallyAfterDays is derived from the schedule.
+    // ROT-3: AutomaticallyAfterDays is derived from the schedule.
     assert_eq!(rules.automatically_after_days(), Some(10));
     assert_eq!(d.next_rotation_date, Some(t0 + 10 * DAY));
 
@@ -785,7 +785,7 @@ fn a_rate_schedule_is_not_moved_by_a_manual_value() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// RotateImmediately=false (B9.7)
+// RotateImmediately=false (ROT-7)
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -910,7 +910,7 @@ fn rotate_immediately_false_is_refused_without_a_current_value() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A rotation in progress, idempotency (B9.4, B5)
+// A rotation in progress, idempotency (ROT-4, ROT-11)
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -1521,7 +1521,7 @@ fn a_driver_reentered_from_a_step_is_told_busy() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// CancelRotateSecret (B9.9)
+// CancelRotateSecret (ROT-9)
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -1658,7 +1658,7 @@ fn a_rotation_cancelled_while_a_step_runs_stops_there() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Deletion (B8), and what is shown (B7)
+// Deletion (DEL), and what is shown (FIELDS-1, FIELDS-3)
 // ---------------------------------------------------------------------------------------------
 
 #[test]

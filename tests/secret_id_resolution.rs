@@ -1,4 +1,4 @@
-//! How a `SecretId` finds a secret (rule B1.2): name, full ARN, partial ARN; regions and
+//! How a `SecretId` finds a secret (rule ID-2): name, full ARN, partial ARN; regions and
 //! accounts are separate namespaces.
 // Helpers below are test code too; clippy's allow-*-in-tests only covers #[test] functions.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
@@ -115,7 +115,7 @@ fn an_arn_of_another_service_or_shape_is_not_found() {
 
 #[test]
 fn a_name_ending_in_hyphen_and_six_characters_is_not_found_by_partial_arn() {
-    // B1.2 [verified]: the partial ARN reads as a full ARN of secret "Name" with suffix a1b2c3.
+    // ID-3 [recorded]: the partial ARN reads as a full ARN of secret "Name" with suffix a1b2c3.
     let t = TestStore::new();
     let s = t.s();
     create(&s, "Name-a1b2c3", "v");

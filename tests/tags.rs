@@ -1,4 +1,4 @@
-//! TagResource / UntagResource (rules B10): append, overwrite, idempotent removal, limits.
+//! TagResource / UntagResource (TAG rules): append, overwrite, idempotent removal, limits.
 #![allow(
     clippy::unwrap_used,
     reason = "allow-unwrap-in-tests covers #[test] bodies only, not the helpers of a test crate"

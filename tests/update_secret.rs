@@ -1,4 +1,4 @@
-//! UpdateSecret (rules B3.3, B3.5, B3.9, B16): metadata without a version, a value with one.
+//! UpdateSecret (rules WRITE-3, WRITE-5, WRITE-9, DATE-1): metadata without a version, a value with one.
 // Helpers below are test code too; clippy's allow-*-in-tests only covers #[test] functions.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 mod common;
@@ -13,7 +13,7 @@ use strongroom::{
 
 #[test]
 fn description_only_makes_no_version_and_advances_last_changed_date() {
-    // B3.9 [verified update_secret_description, last_updated_date].
+    // WRITE-9 [recorded update_secret_description, last_updated_date].
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "u", "MySecretString");

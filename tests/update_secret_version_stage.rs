@@ -1,4 +1,4 @@
-//! UpdateSecretVersionStage (rules B4.1-B4.8, B2.1, B2.2).
+//! UpdateSecretVersionStage (rules STAGE-1 to STAGE-8, VER-1, VER-2).
 // Helpers below are test code too; clippy's allow-*-in-tests only covers #[test] functions.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 mod common;
@@ -33,7 +33,7 @@ fn read(s: &Session, n: &str, l: &str) -> (VersionId, String) {
 
 #[test]
 fn moving_awscurrent_with_remove_from_puts_awsprevious_on_the_old_version() {
-    // B4.5 [verified current_pending_cycle_custom_stages_3].
+    // STAGE-5 [recorded current_pending_cycle_custom_stages_3].
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "s", "SS");
@@ -56,7 +56,7 @@ fn moving_awscurrent_with_remove_from_puts_awsprevious_on_the_old_version() {
         .into()
     );
     assert_eq!(current(&s, "s"), "S1");
-    // B4.3: RemoveFrom alone drops a custom label.
+    // STAGE-3: RemoveFrom alone drops a custom label.
     s.update_secret_version_stage(stage("s", "PENDING").remove_from(v2.clone()))
         .unwrap();
     assert_eq!(
@@ -67,7 +67,7 @@ fn moving_awscurrent_with_remove_from_puts_awsprevious_on_the_old_version() {
 
 #[test]
 fn awsprevious_leaves_its_old_holder_and_other_labels_stay() {
-    // B4.5/B4.6 [verified current_pending_cycle_custom_stages_2], replayed step by step.
+    // STAGE-5/STAGE-6 [recorded current_pending_cycle_custom_stages_2], replayed step by step.
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "s", "SS");
@@ -126,7 +126,7 @@ fn awsprevious_leaves_its_old_holder_and_other_labels_stay() {
 
 #[test]
 fn rolling_back_to_awsprevious_swaps_the_two_labels() {
-    // B4.5: AWSPREVIOUS is taken off the target as well, and lands on the old AWSCURRENT.
+    // STAGE-5: AWSPREVIOUS is taken off the target as well, and lands on the old AWSCURRENT.
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "s", "good");
@@ -146,7 +146,7 @@ fn rolling_back_to_awsprevious_swaps_the_two_labels() {
 
 #[test]
 fn the_current_pending_cycle_keeps_awspending_next_to_awscurrent() {
-    // B4.6 [verified current_pending_cycle]: two full cycles.
+    // STAGE-6 [recorded current_pending_cycle]: two full cycles.
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "s", "S1");
@@ -209,7 +209,7 @@ fn the_current_pending_cycle_keeps_awspending_next_to_awscurrent() {
 
 #[test]
 fn moving_a_held_label_without_remove_from_gives_the_exact_message() {
-    // B4.2 [verified MV test_update_secret_version_stage_dont_specify_current_stage].
+    // STAGE-2 [recorded by an AWS-validated test].
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "s", "a");
@@ -234,7 +234,7 @@ fn moving_a_held_label_without_remove_from_gives_the_exact_message() {
             "The parameter RemoveFromVersionId can't be empty. Staging label custom is currently attached to version {v2}, so you must explicitly reference that version in RemoveFromVersionId."
         )
     );
-    // B4.3: RemoveFrom naming a version that does not hold the label.
+    // STAGE-3: RemoveFrom naming a version that does not hold the label.
     for input in [
         stage("s", "AWSCURRENT")
             .move_to(v2.clone())
@@ -256,7 +256,7 @@ fn moving_a_held_label_without_remove_from_gives_the_exact_message() {
 
 #[test]
 fn unknown_version_ids_are_invalid_parameters() {
-    // B4.4 (MOTO text "Not a valid version: {id}").
+    // STAGE-4: "Not a valid version: {id}".
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "s", "a");
@@ -281,7 +281,7 @@ fn unknown_version_ids_are_invalid_parameters() {
 
 #[test]
 fn awscurrent_cannot_be_removed_without_moving_it() {
-    // B4.8 (recommended IPE, keeps B2.7).
+    // STAGE-8: IPE, which keeps VER-7.
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "s", "a");
@@ -297,7 +297,7 @@ fn awscurrent_cannot_be_removed_without_moving_it() {
 
 #[test]
 fn labels_are_added_to_the_target_and_are_case_sensitive() {
-    // B4.1: MoveTo's own labels stay; B2.1: a label lives on one version at a time.
+    // STAGE-1: MoveTo's own labels stay; VER-1: a label lives on one version at a time.
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "s", "a");
@@ -341,7 +341,7 @@ fn labels_are_added_to_the_target_and_are_case_sensitive() {
 
 #[test]
 fn a_version_that_loses_its_last_label_is_deprecated() {
-    // B4.7 / B2.3.
+    // STAGE-7 / VER-3.
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "s", "a");
@@ -386,7 +386,7 @@ fn more_than_twenty_distinct_labels_is_limit_exceeded_and_changes_nothing() {
 
 #[test]
 fn a_label_move_advances_last_changed_date() {
-    // B16 (assumed for labels).
+    // DATE-1: a label move advances LastChangedDate.
     let t = TestStore::new();
     let s = t.s();
     let v1 = create(&s, "s", "a");

@@ -1,5 +1,5 @@
 //! Rotation functions: what a `RotationLambdaARN` maps to, and the background task that runs
-//! due rotations (rules B9).
+//! due rotations (ROT rules).
 //!
 //! The server's configuration maps a rotation function's ARN to a local command or to a built-in
 //! rotator (`builtin:postgres-single-user`, `builtin:postgres-alternating-users`, run in the

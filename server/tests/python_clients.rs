@@ -27,7 +27,7 @@ use common::TestServer;
 /// Longest a script may run before it is killed and the test fails.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// The number of recorded AWS responses in `shared/reference/aws-recorded` (its README).
+/// The number of recorded AWS responses in `tests/fixtures/aws-recorded` (its README).
 const RECORDED_RESPONSES: usize = 250;
 
 fn workspace_root() -> PathBuf {
@@ -173,13 +173,7 @@ async fn aws_cli_commands_pagination_binary_files_and_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn recorded_aws_responses_replayed_through_boto3() {
-    let recordings = workspace_root().join("../shared/reference/aws-recorded");
-    assert!(
-        recordings.is_dir(),
-        "the AWS recordings are missing: expected them in {} (CI provides \
-         shared/reference/aws-recorded next to the workspace)",
-        recordings.display()
-    );
+    let recordings = workspace_root().join("tests/fixtures/aws-recorded");
     // The recorded parameters name region us-east-1 and account 000000000000: the defaults.
     let server = TestServer::with_auth().await;
     assert_eq!(server.store.region().as_str(), "us-east-1");

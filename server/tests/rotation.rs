@@ -1,4 +1,4 @@
-//! Rotation through the server (rules B9): `RotationLambdaARN`s mapped to local commands, run
+//! Rotation through the server (ROT rules): `RotationLambdaARN`s mapped to local commands, run
 //! once per step with the Lambda event on standard input and the server's endpoint, region and
 //! credentials in their environment; the real test is a Python rotation function written for
 //! AWS (`python/rotation_function.py`, boto3 inside) rotating a secret unchanged. Also: unmapped
@@ -562,7 +562,7 @@ async fn a_failing_function_leaves_the_secret_as_it_was_and_can_be_cancelled() {
     );
     assert_eq!(f.code, "InvalidRequestException", "{f:?}");
 
-    // CancelRotateSecret: rotation off, settings kept, labels untouched (B9.9).
+    // CancelRotateSecret: rotation off, settings kept, labels untouched (ROT-9).
     let cancelled = client
         .cancel_rotate_secret()
         .secret_id(name)

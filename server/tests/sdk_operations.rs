@@ -55,7 +55,7 @@ fn assert_arn(arn: &str, region: &str, name: &str) {
     assert!(suffix.chars().all(|c| c.is_ascii_alphanumeric()), "{arn}");
 }
 
-/// A version map with each version's labels sorted (label order carries no meaning, B3.10).
+/// A version map with each version's labels sorted (label order carries no meaning, WRITE-10).
 fn stages(map: Option<&HashMap<String, Vec<String>>>) -> BTreeMap<String, Vec<String>> {
     map.into_iter()
         .flatten()
@@ -92,7 +92,7 @@ fn assert_failure<E>(f: &Failure<E>, code: &str, message: &str) {
     assert!(f.request_id.as_deref().is_some_and(|id| !id.is_empty()));
 }
 
-/// A LastAccessedDate: a real date, midnight UTC, today (B6.8).
+/// A LastAccessedDate: a real date, midnight UTC, today (GET-8).
 fn assert_access_day(what: &str, t: Option<&DateTime>) {
     let t = t.unwrap_or_else(|| panic!("{what} is missing"));
     assert_eq!(t.secs() % 86_400, 0, "{what} = {t} is not a midnight");
@@ -236,7 +236,7 @@ async fn create_secret_without_a_value_has_no_version() {
         .unwrap();
     assert!(versions.versions().is_empty());
 
-    // The first version is AWSCURRENT even when its stages leave it out (B3.7).
+    // The first version is AWSCURRENT even when its stages leave it out (WRITE-7).
     let put = client
         .put_secret_value()
         .secret_id("empty")
@@ -428,7 +428,7 @@ async fn put_secret_value_moves_stages_and_is_idempotent() {
     assert_eq!(previous.version_id(), Some(token(1).as_str()));
     assert_eq!(previous.version_stages(), ["AWSPREVIOUS"]);
 
-    // A version staged elsewhere leaves AWSCURRENT and AWSPREVIOUS where they are (B3.6).
+    // A version staged elsewhere leaves AWSCURRENT and AWSPREVIOUS where they are (WRITE-6).
     let staged = put("three", 3)
         .version_stages("STAGED")
         .send()
@@ -569,7 +569,7 @@ async fn update_secret_changes_metadata_and_optionally_the_value() {
         expect_stages(&[(&token(1), &["AWSPREVIOUS"]), (&token(2), &["AWSCURRENT"])])
     );
 
-    // Replaying with the same token and value succeeds (B5); another value does not.
+    // Replaying with the same token and value succeeds (IDEM-7); another value does not.
     let replay = client
         .update_secret()
         .secret_id("upd")
@@ -743,7 +743,7 @@ async fn secrets_are_found_by_name_full_arn_and_partial_arn() {
     );
     assert!(f.error.is_resource_not_found_exception());
 
-    // A name that itself ends like an ARN suffix: its partial ARN reads as a full one (B1.2).
+    // A name that itself ends like an ARN suffix: its partial ARN reads as a full one (ID-3).
     let tricky = create(&client, "svc-a1b2c3", "t", 2).await;
     assert_eq!(current_value(&client, "svc-a1b2c3").await, "t");
     assert_eq!(current_value(&client, &tricky).await, "t");
@@ -1442,7 +1442,7 @@ async fn delete_secret_refuses_bad_windows_and_forces() {
     create(&client, "gone", "reborn", 2).await;
     assert_eq!(current_value(&client, "gone").await, "reborn");
 
-    // Forcing the deletion of a secret that never existed answers as if it had (B8.2).
+    // Forcing the deletion of a secret that never existed answers as if it had (DEL-2).
     let phantom = client
         .delete_secret()
         .secret_id("never-was")

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 
 const NAME_CHARS_MESSAGE: &str = "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!";
 
-/// A secret's name: 1..=512 ASCII letters, digits and `/_+=.@-` (rule B1.3).
+/// A secret's name: 1..=512 ASCII letters, digits and `/_+=.@-` (rule ID-4).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SecretName(String);
 
@@ -193,7 +193,7 @@ impl fmt::Display for Arn {
     }
 }
 
-/// How a caller names a secret (rule B1.2): its name, its full ARN, or a partial ARN
+/// How a caller names a secret (rule ID-2): its name, its full ARN, or a partial ARN
 /// (the full ARN without the `-XXXXXX` suffix).
 ///
 /// An ARN whose last seven characters are `-` plus six letters or digits is always read as a
@@ -363,7 +363,7 @@ mod tests {
     use crate::error::ErrorKind;
 
     #[test]
-    fn names_follow_b1_3() {
+    fn names_follow_id_4() {
         assert!(SecretName::new("Valid/_+=.@-Name").is_ok());
         assert!(SecretName::new("a".repeat(512)).is_ok());
         for bad in ["Inv Name", "Inv*Name", "Inv Name-", "é", "a:b"] {
@@ -392,7 +392,7 @@ mod tests {
         let partial =
             SecretId::new("arn:aws:secretsmanager:us-east-1:111111111111:secret:abc").unwrap();
         assert!(matches!(&partial, SecretId::PartialArn { name, .. } if name.as_str() == "abc"));
-        // A name that itself ends in -XXXXXX reads as a full ARN (B1.2).
+        // A name that itself ends in -XXXXXX reads as a full ARN (ID-3).
         let tricky =
             SecretId::new("arn:aws:secretsmanager:us-east-1:111111111111:secret:Name-a1b2c3")
                 .unwrap();

@@ -1,4 +1,4 @@
-//! Rotation schedules (rule B9.3): `AutomaticallyAfterDays`, or a `ScheduleExpression` in
+//! Rotation schedules (rule ROT-3): `AutomaticallyAfterDays`, or a `ScheduleExpression` in
 //! `rate(...)` or `cron(...)` form, and an optional window `Duration`; and when the next rotation
 //! is due.
 

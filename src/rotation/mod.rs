@@ -1,4 +1,4 @@
-//! Rotation (rules B9): the [`Rotator`] trait with its four steps, the driver that runs them
+//! Rotation (ROT rules): the [`Rotator`] trait with its four steps, the driver that runs them
 //! and keeps their progress in the store, and the standard `finishSecret`.
 //!
 //! `Session::rotate_secret` saves the settings and a value-less `AWSPENDING` version whose id is

@@ -49,7 +49,7 @@ pub(crate) struct StoredRules {
     pub(crate) duration: Option<String>,
 }
 
-/// A secret's rotation settings and state (rules B9).
+/// A secret's rotation settings and state (ROT rules).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct RotationConfig {
     /// `RotationEnabled`: false after `CancelRotateSecret` (the settings stay).

@@ -1,4 +1,4 @@
-//! Deletion, restore, purge (rules B8) and tags (rules B10).
+//! Deletion, restore, purge (DEL rules) and tags (TAG rules).
 
 use std::collections::HashSet;
 
@@ -83,7 +83,7 @@ const MIN_WINDOW: i64 = 7;
 
 impl Session {
     /// Schedules a secret for deletion after a recovery window of 7..=30 days (default 30), or
-    /// deletes it at once with `force_delete_without_recovery` (rules B8.1-B8.4).
+    /// deletes it at once with `force_delete_without_recovery` (rules DEL-1 to DEL-4).
     ///
     /// A forced delete of a secret that does not exist succeeds, as in AWS.
     pub fn delete_secret(&self, input: DeleteSecretInput) -> Result<DeleteSecretOutput> {
@@ -144,7 +144,7 @@ impl Session {
         })
     }
 
-    /// Cancels a scheduled deletion (B8.7). On a secret not scheduled for deletion it changes nothing.
+    /// Cancels a scheduled deletion (DEL-7). On a secret not scheduled for deletion it changes nothing.
     pub fn restore_secret(&self, secret_id: &SecretId) -> Result<SecretRef> {
         let mut guard = self.writer()?;
         let super::Found { key, mut rec } = self.resolve(secret_id)?;
@@ -159,7 +159,7 @@ impl Session {
         })
     }
 
-    /// Adds tags, overwriting the value of keys that exist (B10.1). At most 50 tags per secret.
+    /// Adds tags, overwriting the value of keys that exist (TAG-1). At most 50 tags per secret.
     pub fn tag_resource(&self, secret_id: &SecretId, tags: &[Tag]) -> Result<()> {
         let mut guard = self.writer()?;
         let super::Found { key, mut rec } = self.resolve_live(secret_id)?;
@@ -178,7 +178,7 @@ impl Session {
         self.commit(&mut guard, &record_only(key, &rec)?)
     }
 
-    /// Removes tags by key; keys that are absent are ignored (B10.2).
+    /// Removes tags by key; keys that are absent are ignored (TAG-2).
     pub fn untag_resource(&self, secret_id: &SecretId, keys: &[TagKey]) -> Result<()> {
         let mut guard = self.writer()?;
         let super::Found { key, mut rec } = self.resolve_live(secret_id)?;

@@ -1,4 +1,4 @@
-//! ListSecrets: filters, sorting and opaque page tokens (rules B13).
+//! ListSecrets: filters, sorting and opaque page tokens (LIST rules).
 
 use std::cmp::Ordering;
 use std::str::FromStr;
@@ -257,7 +257,7 @@ struct ListPosition {
 }
 
 impl Session {
-    /// Lists the secrets of the session's region (rules B13), excluding those scheduled for
+    /// Lists the secrets of the session's region (LIST rules), excluding those scheduled for
     /// deletion unless asked. Strongly consistent: a committed change is listed at once.
     pub fn list_secrets(&self, input: ListSecretsInput) -> Result<ListSecretsOutput> {
         self.healthy()?;

@@ -273,7 +273,7 @@ impl SecretStore {
     }
 
     /// Removes, for good, every secret in every region whose recovery window has ended
-    /// (B8.8), and any value or access date that no secret refers to any more (left behind by a
+    /// (DEL-8), and any value or access date that no secret refers to any more (left behind by a
     /// crash between a commit and its clean-up). Such data is already invisible; this reclaims
     /// its space. Returns how many secrets were removed. It reads every stored value, so run it
     /// as maintenance, not on a hot path.
@@ -393,7 +393,7 @@ impl Session {
         self.find(id)?.ok_or_else(Error::secret_not_found)
     }
 
-    /// Like [`Session::resolve`], refusing a secret scheduled for deletion (B8.3).
+    /// Like [`Session::resolve`], refusing a secret scheduled for deletion (DEL-3).
     pub(crate) fn resolve_live(&self, id: &SecretId) -> Result<Found> {
         let found = self.resolve(id)?;
         if found.rec.deletion.is_some() {
@@ -581,7 +581,7 @@ impl Session {
         Ok(key)
     }
 
-    /// Records today's date as the last access of the secret and of version `version` (B6.8).
+    /// Records today's date as the last access of the secret and of version `version` (GET-8).
     /// Best effort: written at most once a day per item, not synced on its own, never failing the read.
     pub(crate) fn note_access(&self, rec: &SecretRecord, version: &str) {
         let inner = self.inner();

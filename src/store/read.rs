@@ -34,7 +34,7 @@ pub(crate) fn page_size(max_results: Option<u32>, max: u32, member: &str) -> Res
 }
 
 impl Session {
-    /// Reads one version's value (rules B6): by `version_id`, by `version_stage`, or `AWSCURRENT`.
+    /// Reads one version's value (GET rules): by `version_id`, by `version_stage`, or `AWSCURRENT`.
     pub fn get_secret_value(&self, input: GetSecretValueInput) -> Result<GetSecretValueOutput> {
         // A write that commits between our reads of the record and of the value may remove the
         // value (a version clean-up, a purge): read the record again. Values are removed only
@@ -64,7 +64,7 @@ impl Session {
     }
 }
 
-/// The version a read asks for (rules B6.1-B6.5).
+/// The version a read asks for (rules GET-1 to GET-5).
 fn select_version<'a>(
     rec: &'a SecretRecord,
     version_id: Option<&VersionId>,
@@ -99,7 +99,7 @@ fn select_version<'a>(
 }
 
 impl Session {
-    /// Reads the `AWSCURRENT` values of up to 20 secrets, by id or by filters (rules B14).
+    /// Reads the `AWSCURRENT` values of up to 20 secrets, by id or by filters (BATCH rules).
     /// Failures of single secrets are reported in `errors`; the call itself still succeeds.
     pub fn batch_get_secret_value(
         &self,
@@ -165,7 +165,7 @@ impl Session {
         Ok(out)
     }
 
-    /// A secret's metadata (rules B7); works on secrets scheduled for deletion.
+    /// A secret's metadata (FIELDS rules); works on secrets scheduled for deletion.
     pub fn describe_secret(&self, secret_id: &SecretId) -> Result<SecretDescription> {
         let rec = self.resolve(secret_id)?.rec;
         self.describe(&rec)
@@ -225,7 +225,7 @@ impl Session {
     }
 
     /// Lists a secret's versions that have a value, newest first; unlabelled ones only with
-    /// `include_deprecated` (rules B2.3, B2.5).
+    /// `include_deprecated` (rules VER-3, VER-5).
     pub fn list_secret_version_ids(
         &self,
         input: ListSecretVersionIdsInput,

@@ -1,4 +1,4 @@
-//! RotateSecret and CancelRotateSecret (rules B9), and the store's side of the rotation driver.
+//! RotateSecret and CancelRotateSecret (ROT rules), and the store's side of the rotation driver.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -91,7 +91,7 @@ impl SecretStore {
 }
 
 impl Session {
-    /// Starts a rotation (rules B9): saves the rotation settings and creates the value-less
+    /// Starts a rotation (ROT rules): saves the rotation settings and creates the value-less
     /// `AWSPENDING` version whose id is the token; with `rotate_immediately(false)`, a temporary
     /// `AWSPENDING` copy of the current value instead, on which only `testSecret` runs. The
     /// steps run when the rotation is driven: [`Session::drive_rotation`], or
@@ -261,7 +261,7 @@ impl Session {
         Ok(output(&rec))
     }
 
-    /// Turns automatic rotation off (rule B9.9): `RotationEnabled` becomes false, the settings
+    /// Turns automatic rotation off (rule ROT-9): `RotationEnabled` becomes false, the settings
     /// stay, and a rotation being driven stops where it is. The labels are not touched: the
     /// returned version still carries `AWSPENDING`, and the next `rotate_secret` fails until
     /// it is removed. (The temporary version of a `rotate_immediately(false)` test is removed.)

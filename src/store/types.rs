@@ -100,7 +100,7 @@ pub struct PutSecretValueInput {
     pub client_request_token: Option<VersionId>,
     /// The value.
     pub value: SecretValue,
-    /// Labels for the new version; `None` means `[AWSCURRENT]` (B3.3).
+    /// Labels for the new version; `None` means `[AWSCURRENT]` (WRITE-3).
     pub version_stages: Option<Vec<StagingLabel>>,
 }
 
@@ -495,7 +495,7 @@ pub struct SecretRef {
     pub name: SecretName,
 }
 
-/// Input of `rotate_secret` (rule B9).
+/// Input of `rotate_secret` (ROT rules).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RotateSecretInput {
@@ -615,7 +615,7 @@ pub struct DeleteSecretOutput {
     pub deletion_date: SystemTime,
 }
 
-/// Input of `get_random_password` (rule B15).
+/// Input of `get_random_password` (PASS rules).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct GetRandomPasswordInput {

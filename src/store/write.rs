@@ -10,7 +10,7 @@ use crate::model::{Arn, SecretName, SecretValue, StagingLabel, Tag, VersionId};
 use crate::storage::{self, Commit, Keyspace, SecretRecord, WriteBatch};
 use crate::versions::{self, CURRENT};
 
-/// At most this many tags per secret (B10.3).
+/// At most this many tags per secret (TAG-3).
 pub(crate) const MAX_TAGS: usize = 50;
 
 pub(crate) fn too_many_tags(n: usize) -> Error {
@@ -103,7 +103,7 @@ pub(crate) fn drop_versions(
 }
 
 impl Session {
-    /// Creates a secret, with or without a first value (rules B1, B3, B5, B8.6).
+    /// Creates a secret, with or without a first value (ID, WRITE and IDEM rules, DEL-6).
     ///
     /// A replay with the same token and value returns the first response; the same token with
     /// another value, or another token, fails with `ResourceExistsException`.
@@ -202,7 +202,7 @@ impl Session {
         })
     }
 
-    /// Adds a version (rules B3, B5): labels move to it, `AWSCURRENT` by default.
+    /// Adds a version (WRITE and IDEM rules): labels move to it, `AWSCURRENT` by default.
     ///
     /// A token naming a value-less placeholder (the `AWSPENDING` version of a rotation) fills it.
     pub fn put_secret_value(&self, input: PutSecretValueInput) -> Result<PutSecretValueOutput> {
@@ -231,7 +231,7 @@ impl Session {
         })
     }
 
-    /// Changes a secret's metadata and, with a value, adds a new `AWSCURRENT` version (B3.3, B3.9).
+    /// Changes a secret's metadata and, with a value, adds a new `AWSCURRENT` version (WRITE-3, WRITE-9).
     pub fn update_secret(&self, input: UpdateSecretInput) -> Result<UpdateSecretOutput> {
         let token = input
             .client_request_token
@@ -274,7 +274,7 @@ impl Session {
         })
     }
 
-    /// Whether `token` names a valued version of `rec` holding `value`: a replay (B5). The same
+    /// Whether `token` names a valued version of `rec` holding `value`: a replay (IDEM rules). The same
     /// token with another value is `ResourceExistsException`; a value-less placeholder is not a replay.
     fn is_replay(
         &self,
@@ -306,7 +306,7 @@ impl Session {
         versions::add_version(rec, token.as_str(), stages, now)?;
         let removed = versions::collect_deprecated(rec, now, self.limits())?;
         rec.last_changed_ms = now;
-        // B9.8: a new AWSCURRENT value counts as a rotation for `AutomaticallyAfterDays`.
+        // ROT-8: a new AWSCURRENT value counts as a rotation for `AutomaticallyAfterDays`.
         if stages.contains(CURRENT)
             && let Some(cfg) = rec.rotation.as_mut()
             && cfg.enabled
@@ -325,7 +325,7 @@ impl Session {
         Ok(change)
     }
 
-    /// Moves, attaches or removes one staging label (rules B4).
+    /// Moves, attaches or removes one staging label (STAGE rules).
     pub fn update_secret_version_stage(
         &self,
         input: UpdateSecretVersionStageInput,

@@ -1,4 +1,4 @@
-//! `CancelRotateSecret` (rule B9.9): turns automatic rotation off and stops the rotation in
+//! `CancelRotateSecret` (rule ROT-9): turns automatic rotation off and stops the rotation in
 //! progress; the settings stay, and so do the labels (the `VersionId` answered is the version
 //! left `AWSPENDING`, which the caller should remove before rotating again).
 

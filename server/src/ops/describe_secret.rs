@@ -14,7 +14,7 @@ struct Request {
     secret_id: Option<String>,
 }
 
-/// A secret's metadata; absent members are left out (B7).
+/// A secret's metadata; absent members are left out (FIELDS-1).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(super) struct DescribeResponse<'a> {
@@ -45,7 +45,7 @@ pub(super) struct DescribeResponse<'a> {
     tags: Option<Vec<TagJson>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     version_ids_to_stages: Option<VersionMap<'a>>,
-    /// The same map under the name `ListSecrets` entries give it (B7).
+    /// The same map under the name `ListSecrets` entries give it (FIELDS-4).
     #[serde(skip_serializing_if = "Option::is_none")]
     secret_versions_to_stages: Option<VersionMap<'a>>,
     created_date: f64,
@@ -54,7 +54,7 @@ pub(super) struct DescribeResponse<'a> {
 type VersionMap<'a> = BTreeMap<&'a str, Vec<&'a str>>;
 
 /// `RotationRules` as Describe and List show them: `AutomaticallyAfterDays` is also derived
-/// from a `rate(N days)` schedule (B9.3).
+/// from a `rate(N days)` schedule (ROT-3).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct RulesOut<'a> {

@@ -1,4 +1,4 @@
-//! `RotateSecret` (rules B9): saves the rotation settings and a value-less `AWSPENDING` version,
+//! `RotateSecret` (ROT rules): saves the rotation settings and a value-less `AWSPENDING` version,
 //! then wakes the background rotation task, which runs the function's steps after the response
 //! (as AWS invokes the Lambda function asynchronously).
 //!
@@ -45,7 +45,7 @@ pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
         })
         .transpose()?;
     // SDKs fill the token in; a raw request without one is refused, with this error code for
-    // RotateSecret (InvalidRequestException for the other writes) [verified, B3.1].
+    // RotateSecret (InvalidRequestException for the other writes) [recorded, WRITE-1].
     let token = token.ok_or_else(|| {
         ApiError::invalid_parameter(
             "You must provide a ClientRequestToken value. We recommend a UUID-type value.",

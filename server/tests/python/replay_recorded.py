@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Replays the Secrets Manager call sequences recorded against real AWS (see the README of
-`shared/reference/aws-recorded`) against a strongroom server, through boto3, and compares every
+`tests/fixtures/aws-recorded`) against a strongroom server, through boto3, and compares every
 recorded response: HTTP status, success or error, the error code and exact message, which fields
 are present or absent, and every value that does not vary per run (names, values, labels, label
 maps, tags), with the recording's placeholders (`<version_uuid:N>`, `<ArnPart-0idx>`, ...) bound
@@ -31,8 +31,8 @@ non-empty list of key ids, is checked), exact timestamps (`"datetime"` only says
 present, which must be a `datetime` from boto3) and `HTTPHeaders`.
 
 Environment: STRONGROOM_ENDPOINT (required), AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
-STRONGROOM_AWS_RECORDINGS (the recordings folder; default: ../../../../shared/reference/
-aws-recorded from this file). The server must use region us-east-1 and account 000000000000
+STRONGROOM_AWS_RECORDINGS (the recordings folder; default: the repository's
+tests/fixtures/aws-recorded). The server must use region us-east-1 and account 000000000000
 (its defaults, which the recorded parameters use).
 
 Prints `aws-recorded replay: M of N recorded responses match` and each mismatch; exits non-zero
@@ -55,7 +55,7 @@ from botocore.config import Config
 HERE = Path(__file__).resolve().parent
 RECORDINGS = Path(
     os.environ.get("STRONGROOM_AWS_RECORDINGS")
-    or HERE.parents[3] / "shared" / "reference" / "aws-recorded"
+    or HERE.parents[2] / "tests" / "fixtures" / "aws-recorded"
 )
 
 # The server's ARN prefix; the recorded parameters use the same one (LocalStack's defaults).
