@@ -14,8 +14,12 @@
 //!
 //! `cargo bench --bench server` runs it (`STRONGROOM_BENCH_SECS` sets the seconds per
 //! measurement, default 3; each is run three times, alternating between the servers, and the
-//! median round is reported). Under `cargo test` (no `--bench` argument) it only checks, briefly and
-//! against strongroom alone, that the measuring code works.
+//! median round is reported). The measurements are named `server/GetSecretValue` and
+//! `server/PutSecretValue`, and a filter after `--` selects among them as criterion's do (a
+//! regular expression, or `--exact`). Where moto_server cannot be installed or started (no
+//! Python, no package registry) the bench says so and is skipped. Under `cargo test` (no
+//! `--bench` argument) it only checks, briefly and against strongroom alone, that the measuring
+//! code works.
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -315,8 +319,9 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `moto_server`, installed into `target/moto-venv` when absent.
-fn start_moto() -> Server {
+/// `moto_server`, installed into `target/moto-venv` when absent; `Err` says why it cannot be had
+/// (no Python, no package registry, or it does not start).
+fn start_moto() -> Result<Server, String> {
     let venv = workspace_root().join("target/moto-venv");
     let bin = venv.join("bin/moto_server");
     let marker = venv.join(".moto-version");
@@ -325,19 +330,21 @@ fn start_moto() -> Server {
             "installing moto[server]=={MOTO_VERSION} into {}",
             venv.display()
         );
-        let ok = Command::new("python3")
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv)
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let ok = Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .arg(format!("moto[server]=={MOTO_VERSION}"))
-            .status()
-            .unwrap();
-        assert!(ok.success(), "pip install moto[server] failed");
+        let run = |cmd: &mut Command, what: &str| match cmd.status() {
+            Ok(status) if status.success() => Ok(()),
+            Ok(status) => Err(format!("{what} failed: {status}")),
+            Err(e) => Err(format!("{what} could not run: {e}")),
+        };
+        run(
+            Command::new("python3").arg("-m").arg("venv").arg(&venv),
+            "python3 -m venv",
+        )?;
+        run(
+            Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check"])
+                .arg(format!("moto[server]=={MOTO_VERSION}")),
+            "pip install moto[server]",
+        )?;
         std::fs::write(&marker, MOTO_VERSION).unwrap();
     }
     let addr = free_port();
@@ -346,15 +353,68 @@ fn start_moto() -> Server {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .map_err(|e| format!("{} could not run: {e}", bin.display()))?;
+    let mut server = Server { child, addr };
     // Wait (up to a minute) until it accepts connections.
     let mut attempts = 0;
     while std::net::TcpStream::connect(addr).is_err() {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            return Err(format!("moto_server exited at start: {status}"));
+        }
         attempts += 1;
-        assert!(attempts < 1200, "moto_server did not start");
+        if attempts >= 1200 {
+            return Err("moto_server did not accept connections within a minute".to_owned());
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Server { child, addr }
+    Ok(server)
+}
+
+/// What makes an operation's requests: one list per connection.
+type Requests = fn(SocketAddr) -> Vec<Vec<Prepared>>;
+
+/// Criterion's command-line options that take a value: the word after one is not a filter.
+const VALUE_OPTIONS: &[&str] = &[
+    "--baseline",
+    "--baseline-lenient",
+    "--color",
+    "--confidence-level",
+    "--format",
+    "--load-baseline",
+    "--logfile",
+    "--measurement-time",
+    "--noise-threshold",
+    "--nresamples",
+    "--output-format",
+    "--plotting-backend",
+    "--profile-time",
+    "--sample-size",
+    "--save-baseline",
+    "--significance-level",
+    "--warm-up-time",
+];
+
+/// Whether the benchmark `name` (`server/<Operation>`) is selected by the filter given after
+/// `cargo bench ... --`, read as criterion reads its own: a regular expression, or an exact
+/// name with `--exact`. No filter selects everything.
+fn selected(args: &[String], name: &str) -> bool {
+    let mut words = args.iter().skip(1);
+    let mut filter = None;
+    while let Some(word) = words.next() {
+        if VALUE_OPTIONS.contains(&word.as_str()) {
+            words.next();
+        } else if !word.starts_with('-') {
+            filter = Some(word.as_str());
+            break;
+        }
+    }
+    match filter {
+        None => true,
+        Some(f) if args.iter().any(|a| a == "--exact") => f == name,
+        Some(f) => regex::Regex::new(f)
+            .unwrap_or_else(|e| panic!("the benchmark filter {f:?} is not a valid regex: {e}"))
+            .is_match(name),
+    }
 }
 
 fn value_1kib() -> String {
@@ -417,7 +477,29 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let benching = std::env::args().any(|a| a == "--bench");
+    let args: Vec<String> = std::env::args().collect();
+    let benching = args.iter().any(|a| a == "--bench");
+    let operations: Vec<(&str, Requests)> = vec![
+        ("GetSecretValue", get_requests as Requests),
+        ("PutSecretValue", put_requests),
+    ]
+    .into_iter()
+    .filter(|(op, _)| selected(&args, &format!("server/{op}")))
+    .collect();
+    if operations.is_empty() {
+        return;
+    }
+    // The baseline: without it there is nothing to compare with, so the bench is skipped.
+    let moto = match benching.then(start_moto).transpose() {
+        Ok(moto) => moto,
+        Err(why) => {
+            eprintln!(
+                "server bench skipped: it measures strongroom against moto_server in the same \
+                 run, and moto_server cannot be had here: {why}"
+            );
+            return;
+        }
+    };
     let secs = Duration::from_secs_f64(
         std::env::var("STRONGROOM_BENCH_SECS")
             .ok()
@@ -439,14 +521,10 @@ fn main() {
     local.block_on(&rt, async {
         let strongroom = start_strongroom(dir.path());
         setup(strongroom.addr).await;
-        let moto = benching.then(start_moto);
         if let Some(m) = &moto {
             setup(m.addr).await;
         }
-        for (op, requests) in [
-            ("GetSecretValue", get_requests as fn(SocketAddr) -> Vec<Vec<Prepared>>),
-            ("PutSecretValue", put_requests),
-        ] {
+        for (op, requests) in operations {
             // Rounds alternate between the servers, and each reports its median round, so that
             // a burst of noise from the shared machine lands on both or on neither.
             let mut ours = Vec::new();
