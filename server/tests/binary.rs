@@ -10,7 +10,7 @@
     clippy::panic
 )]
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
@@ -80,22 +80,10 @@ async fn terminate(mut running: Running) -> (std::process::ExitStatus, String) {
 }
 
 fn client(url: &str, region: &str) -> aws_sdk_secretsmanager::Client {
-    let creds = aws_credential_types::Credentials::new(
-        common::ACCESS_KEY_ID,
-        common::SECRET_ACCESS_KEY,
-        None,
-        None,
-        "binary-test",
-    );
-    aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-            .endpoint_url(url)
-            .region(aws_sdk_secretsmanager::config::Region::new(
-                region.to_owned(),
-            ))
-            .credentials_provider(creds)
-            .build(),
+    common::sdk_client_at(
+        url,
+        region,
+        (common::ACCESS_KEY_ID, common::SECRET_ACCESS_KEY),
     )
 }
 
@@ -439,19 +427,10 @@ async fn the_request_log_names_requests_but_never_values_or_keys() {
 
     // Signed with a wrong secret key: refused.
     let wrong_key = "a-wrong-secret-access-key-SHOULD-NOT-BE-LOGGED";
-    let wrong = aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-            .endpoint_url(&running.url)
-            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                common::ACCESS_KEY_ID,
-                wrong_key,
-                None,
-                None,
-                "binary-test",
-            ))
-            .build(),
+    let wrong = common::sdk_client_at(
+        &running.url,
+        "us-east-1",
+        (common::ACCESS_KEY_ID, wrong_key),
     );
     let err = wrong
         .get_secret_value()

@@ -15,7 +15,7 @@
 //! `pip install -r server/tests/python/requirements.txt`). Without it these tests fail: they
 //! are never skipped.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -14,7 +14,7 @@
     clippy::panic
 )]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -1067,15 +1067,7 @@ async fn serve(args: &[&str], cwd: &Path) -> Running {
 }
 
 fn binary_client(url: &str, key: (&str, &str)) -> Client {
-    let creds = aws_credential_types::Credentials::new(key.0, key.1, None, None, "rotation-test");
-    Client::from_conf(
-        aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-            .endpoint_url(url)
-            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-            .credentials_provider(creds)
-            .build(),
-    )
+    common::sdk_client_at(url, "us-east-1", key)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,7 +1,7 @@
 //! The smallest end-to-end check: the Rust SDK creates and reads a secret through the server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 #[tokio::test]
 async fn sdk_round_trip() {

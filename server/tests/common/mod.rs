@@ -11,6 +11,18 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use aws_sdk_secretsmanager::config::http::{HttpRequest, HttpResponse};
+use aws_sdk_secretsmanager::config::{HttpClient, RuntimeComponents};
+use aws_smithy_runtime_api::client::http::{
+    HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_types::body::SdkBody;
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use strongroom::{InsecureTestKeyProvider, SecretStore};
 use strongroom_server::{Credentials, ServerState, run};
 use tokio::sync::oneshot;
@@ -94,16 +106,18 @@ impl Drop for TestServer {
 
 /// An aws-sdk-secretsmanager client for `server`, signing with the test credentials, in `region`.
 pub async fn sdk_client(server: &TestServer, region: &str) -> aws_sdk_secretsmanager::Client {
-    let creds = aws_credential_types::Credentials::new(
-        ACCESS_KEY_ID,
-        SECRET_ACCESS_KEY,
-        None,
-        None,
-        "strongroom-tests",
-    );
+    sdk_client_at(&server.url, region, (ACCESS_KEY_ID, SECRET_ACCESS_KEY))
+}
+
+/// An aws-sdk-secretsmanager client for the server at `url`, signing with `key` (access key id,
+/// secret access key) in `region`, over [`PlainHttp`].
+pub fn sdk_client_at(url: &str, region: &str, key: (&str, &str)) -> aws_sdk_secretsmanager::Client {
+    let creds =
+        aws_credential_types::Credentials::new(key.0, key.1, None, None, "strongroom-tests");
     let config = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-        .endpoint_url(&server.url)
+        .http_client(PlainHttp::default())
+        .endpoint_url(url)
         .region(aws_sdk_secretsmanager::config::Region::new(
             region.to_owned(),
         ))
@@ -181,30 +195,28 @@ where
 // the next one through a connection pool.
 
 /// The body of a raw request: bytes with a `Content-Length`, or chunks without one.
-pub type RawBody = http_body_util::combinators::BoxBody<bytes::Bytes, std::convert::Infallible>;
+pub type RawBody = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
 
 /// A body with a known length (hyper sends `Content-Length`).
-pub fn full(body: impl Into<bytes::Bytes>) -> RawBody {
-    use http_body_util::BodyExt as _;
-    http_body_util::Full::new(body.into()).boxed()
+pub fn full(body: impl Into<Bytes>) -> RawBody {
+    Full::new(body.into()).boxed()
 }
 
 /// A body of unknown length, sent with `Transfer-Encoding: chunked` and no `Content-Length`.
-pub fn chunked(chunks: Vec<bytes::Bytes>) -> RawBody {
-    use http_body_util::BodyExt as _;
+pub fn chunked(chunks: Vec<Bytes>) -> RawBody {
     Chunked(chunks.into()).boxed()
 }
 
-struct Chunked(std::collections::VecDeque<bytes::Bytes>);
+struct Chunked(std::collections::VecDeque<Bytes>);
 
 impl hyper::body::Body for Chunked {
-    type Data = bytes::Bytes;
+    type Data = Bytes;
     type Error = std::convert::Infallible;
 
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
         _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, Self::Error>>> {
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
         std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(hyper::body::Frame::data(b))))
     }
 }
@@ -214,7 +226,7 @@ impl hyper::body::Body for Chunked {
 pub struct RawResponse {
     pub status: u16,
     pub headers: http::HeaderMap,
-    pub body: bytes::Bytes,
+    pub body: Bytes,
 }
 
 impl RawResponse {
@@ -271,7 +283,6 @@ impl RawResponse {
 
 /// Sends `request` to `server` on a new connection and reads the whole response.
 pub async fn send_raw(server: &TestServer, request: http::Request<RawBody>) -> RawResponse {
-    use http_body_util::BodyExt as _;
     let stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
@@ -340,7 +351,7 @@ impl SignWith<'static> {
 
 /// Signs `request` (its body is what is signed) for the service `secretsmanager`, adding
 /// `X-Amz-Date` and `Authorization` (and `X-Amz-Content-Sha256` if the settings ask for it).
-pub fn sign(request: &mut http::Request<bytes::Bytes>, with: &SignWith<'_>) {
+pub fn sign(request: &mut http::Request<Bytes>, with: &SignWith<'_>) {
     let identity: aws_smithy_runtime_api::client::identity::Identity =
         aws_credential_types::Credentials::new(
             with.access_key_id,
@@ -378,21 +389,17 @@ pub fn sign(request: &mut http::Request<bytes::Bytes>, with: &SignWith<'_>) {
 }
 
 /// An unsigned `POST /` request for `operation` with `body`, ready for [`sign`].
-pub fn signable_request(
-    server: &TestServer,
-    operation: &str,
-    body: &str,
-) -> http::Request<bytes::Bytes> {
+pub fn signable_request(server: &TestServer, operation: &str, body: &str) -> http::Request<Bytes> {
     http::Request::post("/")
         .header(http::header::HOST, server.addr.to_string())
         .header(http::header::CONTENT_TYPE, "application/x-amz-json-1.1")
         .header("x-amz-target", format!("secretsmanager.{operation}"))
-        .body(bytes::Bytes::from(body.to_owned()))
+        .body(Bytes::from(body.to_owned()))
         .unwrap()
 }
 
 /// Sends a request built by [`signable_request`] (signed or not).
-pub async fn send_bytes(server: &TestServer, request: http::Request<bytes::Bytes>) -> RawResponse {
+pub async fn send_bytes(server: &TestServer, request: http::Request<Bytes>) -> RawResponse {
     send_raw(server, request.map(full)).await
 }
 
@@ -450,5 +457,58 @@ pub async fn closed_within(
         Ok(Ok(0) | Err(_)) => true,
         Ok(Ok(_)) => panic!("unexpected bytes after the response: {byte:?}"),
         Err(_) => false,
+    }
+}
+
+/// The SDK's HTTP client for these tests: plain HTTP/1.1 over hyper, with no TLS stack. The
+/// test servers listen on `http://127.0.0.1`, so the SDK's default HTTPS client (rustls over
+/// aws-lc, a large C build) would only cost build time.
+#[derive(Clone, Debug)]
+pub struct PlainHttp(Client<HttpConnector, Full<Bytes>>);
+
+impl Default for PlainHttp {
+    fn default() -> Self {
+        Self(Client::builder(TokioExecutor::new()).build_http())
+    }
+}
+
+impl HttpClient for PlainHttp {
+    fn http_connector(
+        &self,
+        _settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for PlainHttp {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let client = self.0.clone();
+        HttpConnectorFuture::new(async move {
+            // The SDK's JSON requests are in memory; a streaming body would be a test bug.
+            let body = Bytes::copy_from_slice(
+                request
+                    .body()
+                    .bytes()
+                    .expect("the SDK sent a streaming body"),
+            );
+            let request = request
+                .try_into_http1x()
+                .map_err(|e| ConnectorError::other(e.into(), None))?
+                .map(|_| Full::new(body));
+            let response = client
+                .request(request)
+                .await
+                .map_err(|e| ConnectorError::io(e.into()))?;
+            let (parts, body) = response.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| ConnectorError::io(e.into()))?
+                .to_bytes();
+            HttpResponse::try_from(http::Response::from_parts(parts, SdkBody::from(body)))
+                .map_err(|e| ConnectorError::other(e.into(), None))
+        })
     }
 }
