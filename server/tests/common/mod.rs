@@ -116,7 +116,7 @@ pub fn sdk_client_at(url: &str, region: &str, key: (&str, &str)) -> aws_sdk_secr
         aws_credential_types::Credentials::new(key.0, key.1, None, None, "strongroom-tests");
     let config = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-        .http_client(PlainHttp::default())
+        .http_client(PlainHttp)
         .endpoint_url(url)
         .region(aws_sdk_secretsmanager::config::Region::new(
             region.to_owned(),
@@ -462,29 +462,39 @@ pub async fn closed_within(
 
 /// The SDK's HTTP client for these tests: plain HTTP/1.1 over hyper, with no TLS stack. The
 /// test servers listen on `http://127.0.0.1`, so the SDK's default HTTPS client (rustls over
-/// aws-lc, a large C build) would only cost build time.
-#[derive(Clone, Debug)]
-pub struct PlainHttp(Client<HttpConnector, Full<Bytes>>);
-
-impl Default for PlainHttp {
-    fn default() -> Self {
-        Self(Client::builder(TokioExecutor::new()).build_http())
-    }
-}
+/// aws-lc, a large C build) would only cost build time. It keeps the SDK's connect timeout, and
+/// its read timeout as a bound on the whole response.
+#[derive(Clone, Debug, Default)]
+pub struct PlainHttp;
 
 impl HttpClient for PlainHttp {
     fn http_connector(
         &self,
-        _settings: &HttpConnectorSettings,
+        settings: &HttpConnectorSettings,
         _components: &RuntimeComponents,
     ) -> SharedHttpConnector {
-        SharedHttpConnector::new(self.clone())
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(settings.connect_timeout());
+        SharedHttpConnector::new(PlainConnector {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            read_timeout: settings.read_timeout(),
+        })
     }
 }
 
-impl aws_smithy_runtime_api::client::http::HttpConnector for PlainHttp {
+/// A [`PlainHttp`] connection pool with the SDK's settings.
+#[derive(Clone, Debug)]
+struct PlainConnector {
+    client: Client<HttpConnector, Full<Bytes>>,
+    read_timeout: Option<std::time::Duration>,
+}
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for PlainConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let client = self.0.clone();
+        let PlainConnector {
+            client,
+            read_timeout,
+        } = self.clone();
         HttpConnectorFuture::new(async move {
             // The SDK's JSON requests are in memory; a streaming body would be a test bug.
             let body = Bytes::copy_from_slice(
@@ -497,18 +507,26 @@ impl aws_smithy_runtime_api::client::http::HttpConnector for PlainHttp {
                 .try_into_http1x()
                 .map_err(|e| ConnectorError::other(e.into(), None))?
                 .map(|_| Full::new(body));
-            let response = client
-                .request(request)
-                .await
-                .map_err(|e| ConnectorError::io(e.into()))?;
-            let (parts, body) = response.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map_err(|e| ConnectorError::io(e.into()))?
-                .to_bytes();
-            HttpResponse::try_from(http::Response::from_parts(parts, SdkBody::from(body)))
-                .map_err(|e| ConnectorError::other(e.into(), None))
+            let exchange = async {
+                let response = client
+                    .request(request)
+                    .await
+                    .map_err(|e| ConnectorError::io(e.into()))?;
+                let (parts, body) = response.into_parts();
+                let body = body
+                    .collect()
+                    .await
+                    .map_err(|e| ConnectorError::io(e.into()))?
+                    .to_bytes();
+                Ok(http::Response::from_parts(parts, SdkBody::from(body)))
+            };
+            let response = match read_timeout {
+                Some(limit) => tokio::time::timeout(limit, exchange)
+                    .await
+                    .map_err(|e| ConnectorError::timeout(e.into()))?,
+                None => exchange.await,
+            }?;
+            HttpResponse::try_from(response).map_err(|e| ConnectorError::other(e.into(), None))
         })
     }
 }
