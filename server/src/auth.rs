@@ -23,8 +23,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 use zeroize::Zeroizing;
 
-use crate::config::ConfigError;
-use crate::error::ApiError;
+use crate::error::{ApiError, ConfigError};
 
 /// How far a request's `X-Amz-Date` may be from the server's clock.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::error::ConfigError;
+
 /// The address `strongroom serve` listens on by default: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7320";
 /// The data folder `strongroom serve` uses by default, relative to the working directory.
@@ -17,28 +19,6 @@ pub const DEFAULT_KEY_FILE: &str = "master.key";
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// The account id in ARNs, unless configured.
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
-
-/// A settings file or credentials file that could not be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The file's contents are not valid.
-    #[error("{}: {message}", path.display())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong (never a secret).
-        message: String,
-    },
-}
 
 /// The settings of `strongroom serve`, each optional; what is absent takes its default.
 ///

@@ -1,6 +1,8 @@
-//! Errors as the wire protocol shows them: an HTTP status, an AWS error name and a message.
+//! The server's errors: as the wire protocol shows them (an HTTP status, an AWS error name and a
+//! message), and a settings or credentials file that cannot be used.
 
 use std::borrow::Cow;
+use std::path::PathBuf;
 
 use axum::http::StatusCode;
 use strongroom::ErrorKind;
@@ -92,4 +94,26 @@ impl From<strongroom::Error> for ApiError {
             }),
         }
     }
+}
+
+/// A settings file or credentials file that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file's contents are not valid.
+    #[error("{}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (never a secret).
+        message: String,
+    },
 }

@@ -32,12 +32,13 @@ mod state;
 
 pub use auth::{Credentials, MAX_CLOCK_SKEW};
 pub use config::{
-    ConfigError, DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN,
-    DEFAULT_REGION, Settings,
+    DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN, DEFAULT_REGION,
+    Settings,
 };
-pub use protocol::{BODY_READ_TIMEOUT, SHUTDOWN_GRACE, router, run};
+pub use error::ConfigError;
+pub use protocol::{BODY_READ_TIMEOUT, router, run};
 pub use rotation::{
     DEFAULT_ROTATION_INTERVAL, DEFAULT_ROTATION_STEP_TIMEOUT, ROTATION_STOP_WAIT, RotationFunction,
     parse_rotation_mapping, parse_rotation_table,
 };
-pub use state::{DEFAULT_MAX_BODY_BYTES, ServerState};
+pub use state::{DEFAULT_MAX_BODY_BYTES, SHUTDOWN_GRACE, ServerState};

@@ -26,8 +26,6 @@ const TARGET_PREFIX: &str = "secretsmanager.";
 
 /// How long a request body may take to arrive.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long requests in flight may run after shutdown begins before their connections are closed.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// The longest secret id written to the request log; longer ones are cut.
 const LOGGED_ID_CHARS: usize = 256;
 
@@ -42,7 +40,7 @@ pub fn router(state: ServerState) -> Router {
 }
 
 /// Serves `listener` until `shutdown` completes, then stops accepting connections, lets requests
-/// in flight finish (for at most [`SHUTDOWN_GRACE`]), and flushes the store before returning.
+/// in flight finish (for at most the state's shutdown grace, [`ServerState::with_shutdown_grace`]), and flushes the store before returning.
 ///
 /// It also registers the state's rotation functions with the store (their commands call back
 /// to this listener's address) and runs due rotations in the background (see
@@ -60,6 +58,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
+    let grace = state.shutdown_grace;
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let stop = Arc::new(stop);
     let rotation_task = rotation::start(
@@ -84,10 +83,10 @@ pub async fn run(
         served = serve => served,
         () = async move {
             let _ = deadline.wait_for(|stop| *stop).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
+            tokio::time::sleep(grace).await;
         } => {
             tracing::warn!(
-                grace_secs = SHUTDOWN_GRACE.as_secs(),
+                grace_secs = grace.as_secs_f64(),
                 "requests still in flight after the grace period: no longer waiting for them (they end with the runtime)"
             );
             Ok(())

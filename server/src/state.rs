@@ -12,6 +12,9 @@ use crate::rotation::{RotationFunction, RotationSettings};
 /// The largest request body accepted, unless configured: room for the largest secret
 /// (65,536 bytes, about 87 KiB as base64) with all its tags and description.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// How long requests in flight may run after shutdown begins before their connections are
+/// closed, unless [`ServerState::with_shutdown_grace`] says otherwise.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// The store a server serves, and how it authenticates callers.
 #[derive(Clone)]
@@ -20,6 +23,7 @@ pub struct ServerState {
     pub(crate) credentials: Option<Arc<Credentials>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) max_body_bytes: usize,
+    pub(crate) shutdown_grace: Duration,
     pub(crate) accept_any_host: bool,
     pub(crate) rotation: RotationSettings,
 }
@@ -31,6 +35,7 @@ impl fmt::Debug for ServerState {
             .field("account_id", &self.store.account_id().as_str())
             .field("credentials", &self.credentials)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("shutdown_grace", &self.shutdown_grace)
             .field("rotation", &self.rotation)
             .finish_non_exhaustive()
     }
@@ -46,6 +51,7 @@ impl ServerState {
             credentials: None,
             clock: Arc::new(SystemClock),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            shutdown_grace: SHUTDOWN_GRACE,
             accept_any_host: false,
             rotation: RotationSettings::default(),
         }
@@ -100,6 +106,13 @@ impl ServerState {
     /// The largest request body accepted; larger ones get HTTP 413 before they are read.
     pub fn with_max_body_bytes(mut self, max: usize) -> Self {
         self.max_body_bytes = max;
+        self
+    }
+
+    /// How long `run`, once told to stop, lets requests in flight finish before it returns
+    /// without them (default [`SHUTDOWN_GRACE`], 30 seconds).
+    pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
         self
     }
 

@@ -112,11 +112,12 @@ async fn an_idle_keep_alive_connection_does_not_delay_shutdown() {
     );
 }
 
-/// With the clock paused (it jumps ahead whenever every task waits), the 30-second grace period
-/// passes at once, in virtual time.
+/// The grace period is the state's setting (here 7 seconds, not the default 30); with the clock
+/// paused (it jumps ahead whenever every task waits) it passes at once, in virtual time.
 #[tokio::test(start_paused = true)]
 async fn a_client_stalled_in_its_request_head_delays_shutdown_only_for_the_grace_period() {
-    let server = common::TestServer::start().await;
+    let grace = Duration::from_secs(7);
+    let server = common::TestServer::start_with(|s| s.with_shutdown_grace(grace)).await;
     let addr = server.addr;
 
     // A new connection that sends part of a request head, then nothing.
@@ -132,7 +133,6 @@ async fn a_client_stalled_in_its_request_head_delays_shutdown_only_for_the_grace
 
     let started = tokio::time::Instant::now();
     let stopped = tokio::spawn(server.stop());
-    let grace = strongroom_server::SHUTDOWN_GRACE;
     // The stalled client holds `run` up (it could still complete its request)...
     tokio::time::sleep(grace - Duration::from_secs(1)).await;
     assert!(
