@@ -58,10 +58,6 @@ pub use model::{
     TagKey, VersionId,
 };
 pub use password::get_random_password;
-pub use rotation::{
-    DriveOutcome, DueReport, RetryPolicy, RotationStatus, RotationStep, Rotator, StepError,
-    StepInterrupted, finish_secret,
-};
 #[cfg(feature = "postgres")]
 pub use rotation::{PostgresCredential, PostgresRotationError, PostgresRotator, PostgresStrategy};
 pub use storage::{

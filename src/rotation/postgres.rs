@@ -12,11 +12,12 @@ use postgres_protocol::escape::{escape_identifier, escape_literal};
 use serde_json::{Map, Value};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{Rotator, StepError};
 use crate::error::ErrorKind;
 use crate::model::{Arn, SecretId, SecretValue, StagingLabel, VersionId};
 use crate::password::get_random_password;
-use crate::store::{GetRandomPasswordInput, GetSecretValueInput, PutSecretValueInput, Session};
+use crate::store::{
+    GetRandomPasswordInput, GetSecretValueInput, PutSecretValueInput, Rotator, Session, StepError,
+};
 
 /// The characters AWS's templates leave out of new passwords (`EXCLUDE_CHARACTERS`).
 const DEFAULT_EXCLUDE: &str = "/@\"'\\";

@@ -2,34 +2,13 @@
 
 use std::collections::HashSet;
 
+use super::record::{MAX_TAGS, name_of, purge_values, record_only, too_many_tags};
 use super::types::*;
-use super::write::{MAX_TAGS, name_of, record_only, too_many_tags};
 use super::{SecretStore, Session};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::model::{Arn, SecretId, Tag, TagKey};
-use crate::storage::{self, Commit, Deletion, Keyspace, SecretRecord, WriteBatch};
-
-/// Adds to `cleanup` the removal of every value and access date of secret `rec`.
-pub(crate) fn purge_values(
-    session: &Session,
-    cleanup: &mut WriteBatch,
-    rec: &SecretRecord,
-) -> Result<()> {
-    for (k, _) in session
-        .backend()
-        .scan_prefix(Keyspace::Values, &storage::value_prefix(&rec.uid))?
-    {
-        cleanup.delete(Keyspace::Values, k);
-    }
-    for (k, _) in session
-        .backend()
-        .scan_prefix(Keyspace::Accessed, &rec.uid)?
-    {
-        cleanup.delete(Keyspace::Accessed, k);
-    }
-    Ok(())
-}
+use crate::storage::{self, Commit, Deletion, Keyspace, SecretRecord};
 
 /// The removal, for good, of secret `rec` stored under `key`.
 fn purge(session: &Session, change: &mut Commit, key: &[u8], rec: &SecretRecord) -> Result<()> {

@@ -1,9 +1,14 @@
 //! `SecretStore`: the engine's public face.
 
+mod driver;
 mod lifecycle;
 mod list;
+mod paging;
 mod read;
+mod record;
 mod rotate;
+mod rotator;
+mod schedule;
 mod types;
 mod write;
 
@@ -29,10 +34,10 @@ use crate::storage::{
 };
 use crate::versions::VersionLimits;
 
-pub use list::{Filter, FilterKey, SortBy, SortOrder};
-pub(crate) use rotate::rules_of;
+pub use driver::{DriveOutcome, DueReport, RetryPolicy, RotationStatus};
+use record::access_key;
+pub use rotator::{RotationStep, Rotator, StepError, StepInterrupted, finish_secret};
 pub use types::*;
-pub(crate) use write::{drop_versions, record_only};
 
 const META_KEY: &[u8] = b"store";
 
@@ -70,10 +75,10 @@ struct Inner {
     /// Told of every committed change before the commit returns (the caches over this store).
     listeners: RwLock<Vec<Weak<dyn ChangeListener>>>,
     /// Rotators by rotation function ARN.
-    rotators: RwLock<crate::rotation::Rotators>,
+    rotators: RwLock<driver::Rotators>,
     /// Secrets (by uid) whose rotation a driver of this process is running.
     driving: Mutex<std::collections::HashSet<[u8; 16]>>,
-    retry: crate::rotation::RetryPolicy,
+    retry: RetryPolicy,
 }
 
 /// Something in this process that must hear of every committed change to a secret before the
@@ -100,7 +105,7 @@ pub struct StoreBuilder {
     account: AccountId,
     key_cache_capacity: usize,
     limits: VersionLimits,
-    retry: crate::rotation::RetryPolicy,
+    retry: RetryPolicy,
 }
 
 enum BackendChoice {
@@ -146,7 +151,7 @@ impl StoreBuilder {
     }
 
     /// How rotation steps that fail are retried (default: [`crate::RetryPolicy::default`]).
-    pub fn rotation_retry_policy(mut self, policy: crate::rotation::RetryPolicy) -> Self {
+    pub fn rotation_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
     }
@@ -190,7 +195,7 @@ impl StoreBuilder {
                 key_cache: Mutex::new(LruCache::new(capacity)),
                 accessed: Mutex::new(HashMap::new()),
                 listeners: RwLock::new(Vec::new()),
-                rotators: RwLock::new(crate::rotation::Rotators::new()),
+                rotators: RwLock::new(driver::Rotators::new()),
                 driving: Mutex::new(std::collections::HashSet::new()),
                 retry: self.retry,
             }),
@@ -240,7 +245,7 @@ impl SecretStore {
                 max_deprecated: 100,
                 min_age_ms: clock::DAY_MS,
             },
-            retry: crate::rotation::RetryPolicy::default(),
+            retry: RetryPolicy::default(),
         }
     }
 
@@ -647,17 +652,4 @@ pub(crate) fn missing_value() -> Error {
     Error::Corrupt(storage::DecodeError::Malformed(
         "a version's value is missing".into(),
     ))
-}
-
-/// Key of a last-accessed date: the secret's uid, then 0 for the secret or 1 and the version id.
-pub(crate) fn access_key(uid: &[u8; 16], version: Option<&str>) -> Vec<u8> {
-    let mut k = uid.to_vec();
-    match version {
-        None => k.push(0),
-        Some(v) => {
-            k.push(1);
-            k.extend_from_slice(v.as_bytes());
-        }
-    }
-    k
 }

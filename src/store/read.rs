@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::Session;
-use super::list::{decode_token, encode_token};
+use super::paging::{decode_token, encode_token, page_size};
+use super::record::{labels_of, name_of};
 use super::types::*;
-use super::write::{labels_of, name_of};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::model::{Arn, SecretId, StagingLabel, Tag, VersionId};
@@ -13,25 +13,6 @@ use crate::storage::{self, Keyspace, SecretRecord, ValueRecord, VersionMeta};
 use crate::versions::CURRENT;
 
 const VERSIONS_TOKEN: u8 = b'V';
-
-pub(crate) fn page_size(max_results: Option<u32>, max: u32, member: &str) -> Result<usize> {
-    let n = max_results.unwrap_or(max);
-    if n < 1 {
-        return Err(Error::constraint(
-            &n.to_string(),
-            member,
-            "Member must have value greater than or equal to 1",
-        ));
-    }
-    if n > max {
-        return Err(Error::constraint(
-            &n.to_string(),
-            member,
-            &format!("Member must have value less than or equal to {max}"),
-        ));
-    }
-    Ok(usize::try_from(n).unwrap_or(usize::MAX))
-}
 
 impl Session {
     /// Reads one version's value (GET rules): by `version_id`, by `version_stage`, or `AWSCURRENT`.
@@ -208,7 +189,7 @@ impl Session {
                 .rotation
                 .as_ref()
                 .and_then(|c| c.rules.as_ref())
-                .and_then(super::rules_of),
+                .and_then(super::schedule::rules_of),
             last_rotated_date: rec
                 .rotation
                 .as_ref()

@@ -4,13 +4,15 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::driver::{self, DriveOutcome, DueReport, RetryPolicy, RotationStatus, remove_temporary};
+use super::record::{drop_versions, name_of, record_only};
+use super::rotator::{RotationStep, Rotator};
+use super::schedule::{next_after, rules_to_stored};
 use super::types::*;
-use super::write::{drop_versions, name_of, record_only};
 use super::{Found, SecretStore, Session};
 use crate::error::{Error, Result};
-use crate::model::{Arn, RotationRules, SecretId, VersionId};
-use crate::rotation::{self, DriveOutcome, RotationStatus, Rotator};
-use crate::storage::{Keyspace, RotationConfig, RotationProgress, SecretRecord, StoredRules};
+use crate::model::{Arn, SecretId, VersionId};
+use crate::storage::{Keyspace, RotationConfig, RotationProgress, SecretRecord};
 use crate::versions::{self, CURRENT, PENDING};
 
 /// The longest `RotationLambdaARN` (the API model's limit).
@@ -19,28 +21,6 @@ const MAX_LAMBDA_ARN: usize = 2048;
 const NO_FUNCTION: &str = "No Lambda rotation function ARN is associated with this secret.";
 const CANNOT_INVOKE: &str = "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.";
 const NOT_COMPLETE: &str = "A previous rotation isn't complete. That rotation will be reattempted.";
-
-pub(crate) fn rules_to_stored(rules: &RotationRules) -> StoredRules {
-    StoredRules {
-        after_days: rules
-            .schedule_expression()
-            .is_none()
-            .then(|| rules.automatically_after_days())
-            .flatten(),
-        schedule: rules.schedule_expression().map(|e| e.as_str().to_owned()),
-        duration: rules.duration().map(|d| format!("{}h", d.as_secs() / 3600)),
-    }
-}
-
-/// The rules stored by [`rules_to_stored`]; `None` only for a record that was tampered with.
-pub(crate) fn rules_of(stored: &StoredRules) -> Option<RotationRules> {
-    RotationRules::new(
-        stored.after_days.map(i64::from),
-        stored.schedule.as_deref(),
-        stored.duration.as_deref(),
-    )
-    .ok()
-}
 
 impl SecretStore {
     /// Makes `rotator` the rotation function named `lambda_arn`: `rotate_secret` accepts that
@@ -64,7 +44,7 @@ impl SecretStore {
         map.get(lambda_arn).cloned()
     }
 
-    pub(crate) fn retry_policy(&self) -> rotation::RetryPolicy {
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
         self.inner.retry
     }
 
@@ -85,8 +65,8 @@ impl SecretStore {
     /// periodically (the server does, every few seconds).
     ///
     /// Failures of single secrets are counted in the report, not returned.
-    pub fn rotate_due(&self, now: SystemTime) -> Result<rotation::DueReport> {
-        rotation::rotate_due(self, now)
+    pub fn rotate_due(&self, now: SystemTime) -> Result<DueReport> {
+        driver::rotate_due(self, now)
     }
 }
 
@@ -234,9 +214,9 @@ impl Session {
             in_progress: Some(RotationProgress {
                 token: token.as_str().to_owned(),
                 step: if immediately {
-                    rotation::RotationStep::CreateSecret.index()
+                    RotationStep::CreateSecret.index()
                 } else {
-                    rotation::RotationStep::TestSecret.index()
+                    RotationStep::TestSecret.index()
                 },
                 test_only: !immediately,
                 attempts: 0,
@@ -246,7 +226,7 @@ impl Session {
                 started_ms: now,
             }),
         };
-        cfg.next_rotation_ms = rotation::next_after(&cfg, now);
+        cfg.next_rotation_ms = next_after(&cfg, now);
         rec.rotation = Some(cfg);
         rec.last_changed_ms = now;
         let mut change = record_only(key, &rec)?;
@@ -275,7 +255,7 @@ impl Session {
             cfg.enabled = false;
             cfg.next_rotation_ms = None;
             if let Some(p) = progress.filter(|p| p.test_only) {
-                removed.extend(rotation::remove_temporary(&mut rec, &p.token));
+                removed.extend(remove_temporary(&mut rec, &p.token));
             }
             rec.last_changed_ms = now;
             let mut change = record_only(key, &rec)?;
@@ -308,7 +288,7 @@ impl Session {
     /// a step fails (a failure is recorded, with its retry time). Ignores a pending backoff; a
     /// rotation that gave up is not run (see [`crate::RetryPolicy`] for what resumes it).
     pub fn drive_rotation(&self, secret_id: &SecretId) -> Result<DriveOutcome> {
-        rotation::drive(self, secret_id, None)
+        driver::drive(self, secret_id, None)
     }
 
     /// Like [`Session::drive_rotation`], stopping after at most `max_steps` steps.
@@ -317,7 +297,7 @@ impl Session {
         secret_id: &SecretId,
         max_steps: usize,
     ) -> Result<DriveOutcome> {
-        rotation::drive(self, secret_id, Some(max_steps))
+        driver::drive(self, secret_id, Some(max_steps))
     }
 
     /// Makes a rotation that gave up due again (used when its next scheduled rotation comes).
@@ -343,7 +323,7 @@ impl Session {
         let Found { key, mut rec } = self.resolve_live(secret_id)?;
         let now = self.now_ms();
         if let Some(cfg) = rec.rotation.as_mut() {
-            cfg.next_rotation_ms = rotation::next_after(cfg, now);
+            cfg.next_rotation_ms = next_after(cfg, now);
             self.commit(&mut guard, &record_only(key, &rec)?)?;
         }
         Ok(())

@@ -1,39 +1,16 @@
 //! Writes that create versions or move labels: CreateSecret, PutSecretValue, UpdateSecret,
 //! UpdateSecretVersionStage.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
+use super::Session;
+use super::record::{check_new_tags, drop_versions, labels_of, name_of, purge_values, record_only};
+use super::schedule::next_after;
 use super::types::*;
-use super::{Session, access_key};
 use crate::error::{Error, Result};
-use crate::model::{Arn, SecretName, SecretValue, StagingLabel, Tag, VersionId};
-use crate::storage::{self, Commit, Keyspace, SecretRecord, WriteBatch};
+use crate::model::{Arn, SecretValue, StagingLabel, VersionId};
+use crate::storage::{self, Commit, Keyspace, SecretRecord};
 use crate::versions::{self, CURRENT};
-
-/// At most this many tags per secret (TAG-3).
-pub(crate) const MAX_TAGS: usize = 50;
-
-pub(crate) fn too_many_tags(n: usize) -> Error {
-    Error::invalid_parameter(format!(
-        "A secret can have at most {MAX_TAGS} tags; this request would give it {n}."
-    ))
-}
-
-pub(crate) fn check_new_tags(tags: &[Tag]) -> Result<()> {
-    if tags.len() > MAX_TAGS {
-        return Err(too_many_tags(tags.len()));
-    }
-    let mut seen = HashSet::new();
-    for t in tags {
-        if !seen.insert(t.key().as_str()) {
-            return Err(Error::invalid_parameter(format!(
-                "Duplicate tag key: {}",
-                t.key()
-            )));
-        }
-    }
-    Ok(())
-}
 
 fn stage_set(stages: Option<&Vec<StagingLabel>>) -> Result<BTreeSet<String>> {
     let Some(stages) = stages else {
@@ -58,50 +35,6 @@ fn already_in_use(token: &VersionId, arn: &str) -> Error {
     ))
 }
 
-pub(crate) fn labels_of(rec: &SecretRecord, version: &str) -> Vec<StagingLabel> {
-    rec.version(version)
-        .map(|v| {
-            v.labels
-                .iter()
-                .map(|l| StagingLabel::from_stored(l.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-pub(crate) fn name_of(rec: &SecretRecord) -> SecretName {
-    // Stored names passed validation when the secret was created.
-    SecretName::from_stored(rec.name.clone())
-}
-
-/// A change that writes `rec` under `key` and nothing else.
-pub(crate) fn record_only(key: Vec<u8>, rec: &SecretRecord) -> Result<Commit> {
-    let mut batch = WriteBatch::new();
-    batch.put(Keyspace::Secrets, key, rec.encode()?);
-    Ok(Commit::visible(batch))
-}
-
-/// Deletes the values (and access dates, where there are any) of `removed` versions of `rec`.
-pub(crate) fn drop_versions(
-    session: &Session,
-    batch: &mut WriteBatch,
-    rec: &SecretRecord,
-    removed: &[String],
-) -> Result<()> {
-    for id in removed {
-        batch.delete(Keyspace::Values, storage::value_key(&rec.uid, id));
-        let accessed = access_key(&rec.uid, Some(id));
-        if session
-            .backend()
-            .get(Keyspace::Accessed, &accessed)?
-            .is_some()
-        {
-            batch.delete(Keyspace::Accessed, accessed);
-        }
-    }
-    Ok(())
-}
-
 impl Session {
     /// Creates a secret, with or without a first value (ID, WRITE and IDEM rules, DEL-6).
     ///
@@ -122,7 +55,7 @@ impl Session {
             match old.deletion {
                 Some(d) if d.deletion_date_ms <= now => {
                     // Its recovery window is over: the new record replaces it; its values go.
-                    super::lifecycle::purge_values(self, &mut change.cleanup, &old)?;
+                    purge_values(self, &mut change.cleanup, &old)?;
                 }
                 Some(_) => {
                     return Err(Error::invalid_request(
@@ -312,7 +245,7 @@ impl Session {
             && cfg.enabled
             && cfg.rules.as_ref().is_some_and(|r| r.after_days.is_some())
         {
-            cfg.next_rotation_ms = crate::rotation::next_after(cfg, now);
+            cfg.next_rotation_ms = next_after(cfg, now);
         }
         let vr = self.seal_value(&rec.arn, token.as_str(), value)?;
         let mut change = record_only(key.to_vec(), rec)?;

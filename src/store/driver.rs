@@ -5,12 +5,14 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::{RotationStep, Rotator, StepError};
+use super::record::{drop_versions, record_only};
+use super::rotator::{RotationStep, Rotator, StepError};
+use super::schedule::next_after;
+use super::{Found, SecretStore, Session};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::model::{Arn, Region, RequestContext, SecretId, VersionId};
 use crate::storage::{self, Keyspace, RotationProgress, SecretRecord};
-use crate::store::{Found, SecretStore, Session};
 use crate::versions::{CURRENT, PENDING, PREVIOUS};
 
 /// How failed steps are retried.
@@ -352,8 +354,8 @@ fn record(
             }
         }
     }
-    let mut change = crate::store::record_only(key, &rec)?;
-    crate::store::drop_versions(session, &mut change.cleanup, &rec, &removed)?;
+    let mut change = record_only(key, &rec)?;
+    drop_versions(session, &mut change.cleanup, &rec, &removed)?;
     session.commit(&mut guard, &change)?;
     Ok(outcome)
 }
@@ -370,14 +372,6 @@ fn cfg_completed(rec: &mut SecretRecord, token: &str, now: u64) {
             None
         };
     }
-}
-
-/// When the next rotation is due after one at `at_ms`, by the stored rules.
-pub(crate) fn next_after(cfg: &storage::RotationConfig, at_ms: u64) -> Option<u64> {
-    let rules = crate::store::rules_of(cfg.rules.as_ref()?)?;
-    rules
-        .next_rotation_after(clock::from_millis(at_ms))
-        .map(clock::to_millis)
 }
 
 /// Removes the temporary `AWSPENDING` version of a test-only rotation; returns its id if the

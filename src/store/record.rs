@@ -1,0 +1,113 @@
+//! Helpers over a secret's stored record, shared by the operations: its name and labels as
+//! public types, the changes that write or clean it up, the keys of its access dates, and the
+//! tag limits. No operation lives here, and nothing here uses a sibling module.
+
+use std::collections::HashSet;
+
+use super::Session;
+use crate::error::{Error, Result};
+use crate::model::{SecretName, StagingLabel, Tag};
+use crate::storage::{self, Commit, Keyspace, SecretRecord, WriteBatch};
+
+/// At most this many tags per secret (TAG-3).
+pub(crate) const MAX_TAGS: usize = 50;
+
+pub(crate) fn too_many_tags(n: usize) -> Error {
+    Error::invalid_parameter(format!(
+        "A secret can have at most {MAX_TAGS} tags; this request would give it {n}."
+    ))
+}
+
+pub(crate) fn check_new_tags(tags: &[Tag]) -> Result<()> {
+    if tags.len() > MAX_TAGS {
+        return Err(too_many_tags(tags.len()));
+    }
+    let mut seen = HashSet::new();
+    for t in tags {
+        if !seen.insert(t.key().as_str()) {
+            return Err(Error::invalid_parameter(format!(
+                "Duplicate tag key: {}",
+                t.key()
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn labels_of(rec: &SecretRecord, version: &str) -> Vec<StagingLabel> {
+    rec.version(version)
+        .map(|v| {
+            v.labels
+                .iter()
+                .map(|l| StagingLabel::from_stored(l.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(crate) fn name_of(rec: &SecretRecord) -> SecretName {
+    // Stored names passed validation when the secret was created.
+    SecretName::from_stored(rec.name.clone())
+}
+
+/// A change that writes `rec` under `key` and nothing else.
+pub(crate) fn record_only(key: Vec<u8>, rec: &SecretRecord) -> Result<Commit> {
+    let mut batch = WriteBatch::new();
+    batch.put(Keyspace::Secrets, key, rec.encode()?);
+    Ok(Commit::visible(batch))
+}
+
+/// Deletes the values (and access dates, where there are any) of `removed` versions of `rec`.
+pub(crate) fn drop_versions(
+    session: &Session,
+    batch: &mut WriteBatch,
+    rec: &SecretRecord,
+    removed: &[String],
+) -> Result<()> {
+    for id in removed {
+        batch.delete(Keyspace::Values, storage::value_key(&rec.uid, id));
+        let accessed = access_key(&rec.uid, Some(id));
+        if session
+            .backend()
+            .get(Keyspace::Accessed, &accessed)?
+            .is_some()
+        {
+            batch.delete(Keyspace::Accessed, accessed);
+        }
+    }
+    Ok(())
+}
+
+/// Adds to `cleanup` the removal of every value and access date of secret `rec`.
+pub(crate) fn purge_values(
+    session: &Session,
+    cleanup: &mut WriteBatch,
+    rec: &SecretRecord,
+) -> Result<()> {
+    for (k, _) in session
+        .backend()
+        .scan_prefix(Keyspace::Values, &storage::value_prefix(&rec.uid))?
+    {
+        cleanup.delete(Keyspace::Values, k);
+    }
+    for (k, _) in session
+        .backend()
+        .scan_prefix(Keyspace::Accessed, &rec.uid)?
+    {
+        cleanup.delete(Keyspace::Accessed, k);
+    }
+    Ok(())
+}
+
+/// Key of a last-accessed date: the secret's uid, then 0 for the secret or 1 and the version id.
+pub(crate) fn access_key(uid: &[u8; 16], version: Option<&str>) -> Vec<u8> {
+    let mut k = uid.to_vec();
+    match version {
+        None => k.push(0),
+        Some(v) => {
+            k.push(1);
+            k.extend_from_slice(v.as_bytes());
+        }
+    }
+    k
+}
