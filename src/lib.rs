@@ -64,7 +64,16 @@ pub use storage::{
     Commit, DecodeError, Entry, Keyspace, SledBackend, StorageBackend, StorageError, WriteBatch,
     WriteOp,
 };
-pub use store::*;
+pub use store::{
+    ApiErrorEntry, BatchGetSecretValueInput, BatchGetSecretValueOutput, CreateSecretInput,
+    CreateSecretOutput, DeleteSecretInput, DeleteSecretOutput, DriveOutcome, DueReport, Filter,
+    FilterKey, GetRandomPasswordInput, GetSecretValueInput, GetSecretValueOutput,
+    ListSecretVersionIdsInput, ListSecretVersionIdsOutput, ListSecretsInput, ListSecretsOutput,
+    PutSecretValueInput, PutSecretValueOutput, RetryPolicy, RotateSecretInput, RotateSecretOutput,
+    RotationStatus, RotationStep, Rotator, SecretDescription, SecretRef, SecretStore, Session,
+    SortBy, SortOrder, StepError, StepInterrupted, StoreBuilder, UpdateSecretInput,
+    UpdateSecretOutput, UpdateSecretVersionStageInput, VersionEntry, finish_secret,
+};
 
 /// The largest secret value, in bytes.
 pub const MAX_SECRET_BYTES: usize = model::MAX_SECRET_BYTES;

@@ -28,6 +28,7 @@ mod error;
 mod ops;
 mod protocol;
 mod rotation;
+mod server;
 mod state;
 
 pub use auth::{Credentials, MAX_CLOCK_SKEW};
@@ -36,9 +37,10 @@ pub use config::{
     Settings,
 };
 pub use error::ConfigError;
-pub use protocol::{BODY_READ_TIMEOUT, router, run};
+pub use protocol::{BODY_READ_TIMEOUT, router};
 pub use rotation::{
     DEFAULT_ROTATION_INTERVAL, DEFAULT_ROTATION_STEP_TIMEOUT, ROTATION_STOP_WAIT, RotationFunction,
     parse_rotation_mapping, parse_rotation_table,
 };
+pub use server::run;
 pub use state::{DEFAULT_MAX_BODY_BYTES, SHUTDOWN_GRACE, ServerState};

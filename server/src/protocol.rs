@@ -2,7 +2,6 @@
 //! body; answers with the operation's JSON, or `{"__type", "Message"}` and HTTP 400 (500 for a
 //! fault of the server). Every response carries `x-amzn-RequestId`.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,12 +12,10 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use http_body_util::{BodyExt, Limited};
 use strongroom::{Principal, Region, RequestContext, RequestId, SecretId};
-use tokio::net::TcpListener;
 
 use crate::auth;
 use crate::error::ApiError;
 use crate::ops::{self, Call};
-use crate::rotation::{self, ROTATION_STOP_WAIT};
 use crate::state::ServerState;
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -37,77 +34,6 @@ const INLINE: &[&str] = &["GetSecretValue", "DescribeSecret", "GetRandomPassword
 /// The HTTP service: every request goes to the protocol handler.
 pub fn router(state: ServerState) -> Router {
     Router::new().fallback(handle).with_state(Arc::new(state))
-}
-
-/// Serves `listener` until `shutdown` completes, then stops accepting connections, lets requests
-/// in flight finish (for at most the state's shutdown grace, [`ServerState::with_shutdown_grace`]), and flushes the store before returning.
-///
-/// It also registers the state's rotation functions with the store (their commands call back
-/// to this listener's address) and runs due rotations in the background (see
-/// [`ServerState::with_rotation_function`]). At shutdown a rotation command that is running is
-/// killed at once with its process group (its step counts no attempt and runs again after a
-/// restart), and a built-in
-/// rotator's step is waited for up to [`ROTATION_STOP_WAIT`].
-///
-/// ## Errors
-/// An I/O error of the listener; a rotation access key that is not among the credentials
-/// (`InvalidInput`, before serving); the store's final flush.
-pub async fn run(
-    listener: TcpListener,
-    state: ServerState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let store = state.store.clone();
-    let grace = state.shutdown_grace;
-    let (stop, stopping) = tokio::sync::watch::channel(false);
-    let stop = Arc::new(stop);
-    let rotation_task = rotation::start(
-        &store,
-        Arc::clone(&state.clock),
-        &state.rotation,
-        state.credentials.as_deref(),
-        rotation::endpoint_url(listener.local_addr()?),
-        stopping.clone(),
-    )?;
-    let signal = Arc::clone(&stop);
-    tokio::spawn(async move {
-        shutdown.await;
-        signal.send_replace(true);
-    });
-    let mut graceful = stopping.clone();
-    let mut deadline = stopping;
-    let serve = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
-        let _ = graceful.wait_for(|stop| *stop).await;
-    });
-    let served = tokio::select! {
-        served = serve => served,
-        () = async move {
-            let _ = deadline.wait_for(|stop| *stop).await;
-            tokio::time::sleep(grace).await;
-        } => {
-            tracing::warn!(
-                grace_secs = grace.as_secs_f64(),
-                "requests still in flight after the grace period: no longer waiting for them (they end with the runtime)"
-            );
-            Ok(())
-        }
-    };
-    // Also when serving failed: the rotation task stops with the server.
-    stop.send_replace(true);
-    if tokio::time::timeout(ROTATION_STOP_WAIT, rotation_task)
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            wait_secs = ROTATION_STOP_WAIT.as_secs(),
-            "a rotation step is still running after the wait: no longer waiting for it"
-        );
-    }
-    served?;
-    tokio::task::spawn_blocking(move || store.sync())
-        .await
-        .map_err(std::io::Error::other)?
-        .map_err(std::io::Error::other)
 }
 
 /// The request log's line about one request: names and ids, never values. Written once, when
