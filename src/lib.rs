@@ -71,7 +71,7 @@ pub use store::{
     ListSecretVersionIdsInput, ListSecretVersionIdsOutput, ListSecretsInput, ListSecretsOutput,
     PutSecretValueInput, PutSecretValueOutput, RetryPolicy, RotateSecretInput, RotateSecretOutput,
     RotationStatus, RotationStep, Rotator, SecretDescription, SecretRef, SecretStore, Session,
-    SortBy, SortOrder, StepError, StepInterrupted, StoreBuilder, UpdateSecretInput,
+    SortBy, SortOrder, StepError, StepInterrupted, StepRotator, StoreBuilder, UpdateSecretInput,
     UpdateSecretOutput, UpdateSecretVersionStageInput, VersionEntry, finish_secret,
 };
 

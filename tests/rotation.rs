@@ -20,7 +20,7 @@ use strongroom::{
     Arn, Clock, CreateSecretInput, DeleteSecretInput, DriveOutcome, DueReport, ErrorKind,
     GetSecretValueInput, PutSecretValueInput, RetryPolicy, RotateSecretInput, RotateSecretOutput,
     RotationRules, RotationStep, Rotator, SecretId, SecretValue, Session, StagingLabel, StepError,
-    UpdateSecretVersionStageInput, VersionId,
+    StepRotator, UpdateSecretVersionStageInput, VersionId, finish_secret,
 };
 
 /// The rotation function the test rotator is registered under.
@@ -235,7 +235,7 @@ impl Rotator for TestRotator {
         if self.lock().lazy_finish {
             return Ok(());
         }
-        strongroom::finish_secret(session, arn, token)?;
+        finish_secret(session, arn, token)?;
         if std::mem::take(&mut self.lock().fail_after_finish) {
             return Err("injected failure after moving AWSCURRENT".into());
         }
@@ -1718,4 +1718,67 @@ fn debug_output_never_contains_a_secret_value() {
         assert!(!text.contains(&generated[0]), "{text}");
         assert!(!text.contains("gen-SECRET"), "{text}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A StepRotator: one method for the four steps
+// ---------------------------------------------------------------------------------------------
+
+/// Runs every step through one method, as a command-per-step rotation function does, and
+/// records the steps it was given.
+#[derive(Debug, Default)]
+struct OneMethodRotator {
+    steps: Mutex<Vec<RotationStep>>,
+}
+
+impl StepRotator for OneMethodRotator {
+    fn run_step(
+        &self,
+        step: RotationStep,
+        session: &Session,
+        arn: &Arn,
+        token: &VersionId,
+    ) -> Result<(), StepError> {
+        self.steps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(step);
+        match step {
+            RotationStep::CreateSecret => {
+                session.put_secret_value(
+                    PutSecretValueInput::new(SecretId::from(arn), text("from one method"))
+                        .client_request_token(token.clone())
+                        .version_stages(vec![StagingLabel::PENDING]),
+                )?;
+                Ok(())
+            }
+            RotationStep::FinishSecret => Ok(finish_secret(session, arn, token)?),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[test]
+fn a_step_rotator_runs_every_step_through_its_one_method() {
+    let t = TestStore::new();
+    let one = Arc::new(OneMethodRotator::default());
+    t.store.register_rotator(FN_ARN, one.clone());
+    let s = t.s();
+    create(&s, "db", "old");
+    rotate(&s, "db", "r1").unwrap();
+    assert_eq!(s.drive_rotation(&id("db")).unwrap(), completed("r1"));
+    assert_eq!(
+        *one.steps.lock().unwrap(),
+        [
+            RotationStep::CreateSecret,
+            RotationStep::SetSecret,
+            RotationStep::TestSecret,
+            RotationStep::FinishSecret,
+        ]
+    );
+    assert_eq!(
+        staged(&s, "db", StagingLabel::CURRENT),
+        (token("r1"), "from one method".to_owned())
+    );
+    assert_eq!(staged(&s, "db", StagingLabel::PREVIOUS).1, "old");
 }

@@ -244,12 +244,7 @@ fn run_step(
     token: &VersionId,
 ) -> Result<(), StepError> {
     // A rotator that panics fails its step; it must not take the driver (or a server) down.
-    let run = AssertUnwindSafe(|| match step {
-        RotationStep::CreateSecret => rotator.create_secret(session, arn, token),
-        RotationStep::SetSecret => rotator.set_secret(session, arn, token),
-        RotationStep::TestSecret => rotator.test_secret(session, arn, token),
-        RotationStep::FinishSecret => rotator.finish_secret(session, arn, token),
-    });
+    let run = AssertUnwindSafe(|| rotator.run(step, session, arn, token));
     catch_unwind(run).unwrap_or_else(|_| Err(format!("the rotator panicked in {step}").into()))
 }
 

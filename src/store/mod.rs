@@ -36,7 +36,7 @@ use crate::versions::VersionLimits;
 
 pub use driver::{DriveOutcome, DueReport, RetryPolicy, RotationStatus};
 use record::access_key;
-pub use rotator::{RotationStep, Rotator, StepError, StepInterrupted, finish_secret};
+pub use rotator::{RotationStep, Rotator, StepError, StepInterrupted, StepRotator, finish_secret};
 pub use types::*;
 
 const META_KEY: &[u8] = b"store";

@@ -130,6 +130,83 @@ pub trait Rotator: Send + Sync + fmt::Debug {
     ) -> Result<(), StepError> {
         finish_secret(session, arn, token).map_err(Into::into)
     }
+
+    /// Runs `step`: calls the method of that step. The driver calls this; a [`StepRotator`]
+    /// implements it (and through it the four steps) with one method.
+    fn run(
+        &self,
+        step: RotationStep,
+        session: &Session,
+        arn: &Arn,
+        token: &VersionId,
+    ) -> Result<(), StepError> {
+        match step {
+            RotationStep::CreateSecret => self.create_secret(session, arn, token),
+            RotationStep::SetSecret => self.set_secret(session, arn, token),
+            RotationStep::TestSecret => self.test_secret(session, arn, token),
+            RotationStep::FinishSecret => self.finish_secret(session, arn, token),
+        }
+    }
+}
+
+/// A rotator whose four steps share one implementation (a command run once per step, as AWS
+/// invokes one Lambda function for every step; a wrapper that logs each step of another
+/// rotator): implement [`StepRotator::run_step`] and it is a [`Rotator`].
+///
+/// `finishSecret` is then also the implementation's own: call [`finish_secret`] from it for the
+/// standard label move.
+pub trait StepRotator: Send + Sync + fmt::Debug {
+    /// Runs `step`, with the same contract as the [`Rotator`] method of that step.
+    fn run_step(
+        &self,
+        step: RotationStep,
+        session: &Session,
+        arn: &Arn,
+        token: &VersionId,
+    ) -> Result<(), StepError>;
+}
+
+impl<T: StepRotator> Rotator for T {
+    fn create_secret(
+        &self,
+        session: &Session,
+        arn: &Arn,
+        token: &VersionId,
+    ) -> Result<(), StepError> {
+        self.run_step(RotationStep::CreateSecret, session, arn, token)
+    }
+
+    fn set_secret(&self, session: &Session, arn: &Arn, token: &VersionId) -> Result<(), StepError> {
+        self.run_step(RotationStep::SetSecret, session, arn, token)
+    }
+
+    fn test_secret(
+        &self,
+        session: &Session,
+        arn: &Arn,
+        token: &VersionId,
+    ) -> Result<(), StepError> {
+        self.run_step(RotationStep::TestSecret, session, arn, token)
+    }
+
+    fn finish_secret(
+        &self,
+        session: &Session,
+        arn: &Arn,
+        token: &VersionId,
+    ) -> Result<(), StepError> {
+        self.run_step(RotationStep::FinishSecret, session, arn, token)
+    }
+
+    fn run(
+        &self,
+        step: RotationStep,
+        session: &Session,
+        arn: &Arn,
+        token: &VersionId,
+    ) -> Result<(), StepError> {
+        self.run_step(step, session, arn, token)
+    }
 }
 
 /// The standard `finishSecret` (as AWS's rotation template does it): moves `AWSCURRENT` to version

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use strongroom::{Arn, RotationStep, Rotator, Session, StepError, StepInterrupted, VersionId};
+use strongroom::{Arn, RotationStep, Session, StepError, StepInterrupted, StepRotator, VersionId};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -268,42 +268,17 @@ impl CommandRotator {
     }
 }
 
-impl Rotator for CommandRotator {
-    fn create_secret(
+impl StepRotator for CommandRotator {
+    /// Runs the command for `step`; for `finishSecret` too: the function's own `finishSecret`
+    /// moves the labels, as on AWS.
+    fn run_step(
         &self,
+        step: RotationStep,
         _session: &Session,
         arn: &Arn,
         token: &VersionId,
     ) -> Result<(), StepError> {
-        self.step(RotationStep::CreateSecret, arn, token)
-    }
-
-    fn set_secret(
-        &self,
-        _session: &Session,
-        arn: &Arn,
-        token: &VersionId,
-    ) -> Result<(), StepError> {
-        self.step(RotationStep::SetSecret, arn, token)
-    }
-
-    fn test_secret(
-        &self,
-        _session: &Session,
-        arn: &Arn,
-        token: &VersionId,
-    ) -> Result<(), StepError> {
-        self.step(RotationStep::TestSecret, arn, token)
-    }
-
-    /// The function's own `finishSecret` moves the labels, as on AWS.
-    fn finish_secret(
-        &self,
-        _session: &Session,
-        arn: &Arn,
-        token: &VersionId,
-    ) -> Result<(), StepError> {
-        self.step(RotationStep::FinishSecret, arn, token)
+        self.step(step, arn, token)
     }
 }
 

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use strongroom::{
-    Arn, Clock, RotationStep, Rotator, SecretStore, Session, StepError, StepInterrupted, VersionId,
+    Arn, Clock, RotationStep, Rotator, SecretStore, Session, StepError, StepInterrupted,
+    StepRotator, VersionId,
 };
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -145,13 +146,13 @@ struct LoggedRotator {
     inner: Arc<dyn Rotator>,
 }
 
-impl LoggedRotator {
-    fn step(
+impl StepRotator for LoggedRotator {
+    fn run_step(
         &self,
         step: RotationStep,
+        session: &Session,
         arn: &Arn,
         token: &VersionId,
-        run: impl FnOnce() -> Result<(), StepError>,
     ) -> Result<(), StepError> {
         tracing::debug!(
             function = %self.function,
@@ -160,7 +161,7 @@ impl LoggedRotator {
             %step,
             "rotation step starting"
         );
-        let result = run();
+        let result = self.inner.run(step, session, arn, token);
         match &result {
             Ok(()) => tracing::info!(
                 function = %self.function,
@@ -186,46 +187,5 @@ impl LoggedRotator {
             ),
         }
         result
-    }
-}
-
-impl Rotator for LoggedRotator {
-    fn create_secret(
-        &self,
-        session: &Session,
-        arn: &Arn,
-        token: &VersionId,
-    ) -> Result<(), StepError> {
-        self.step(RotationStep::CreateSecret, arn, token, || {
-            self.inner.create_secret(session, arn, token)
-        })
-    }
-
-    fn set_secret(&self, session: &Session, arn: &Arn, token: &VersionId) -> Result<(), StepError> {
-        self.step(RotationStep::SetSecret, arn, token, || {
-            self.inner.set_secret(session, arn, token)
-        })
-    }
-
-    fn test_secret(
-        &self,
-        session: &Session,
-        arn: &Arn,
-        token: &VersionId,
-    ) -> Result<(), StepError> {
-        self.step(RotationStep::TestSecret, arn, token, || {
-            self.inner.test_secret(session, arn, token)
-        })
-    }
-
-    fn finish_secret(
-        &self,
-        session: &Session,
-        arn: &Arn,
-        token: &VersionId,
-    ) -> Result<(), StepError> {
-        self.step(RotationStep::FinishSecret, arn, token, || {
-            self.inner.finish_secret(session, arn, token)
-        })
     }
 }
