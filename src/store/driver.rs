@@ -5,7 +5,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::record::{drop_versions, record_only};
+use super::record::{arn_of, drop_versions, record_only};
 use super::rotator::{RotationStep, Rotator, StepError};
 use super::schedule::next_after;
 use super::{Found, SecretStore, Session};
@@ -218,7 +218,7 @@ pub(crate) fn drive(
         if max_steps.is_some_and(|m| steps_run >= m) {
             return Ok(DriveOutcome::Paused { next: step });
         }
-        let arn = Arn::from_stored(rec.arn.clone());
+        let arn = arn_of(&rec);
         let token = VersionId::from_stored(progress.token.clone());
         let result = match lambda_arn.as_deref().and_then(|a| store.rotator(a)) {
             Some(rotator) => run_step(&*rotator, step, session, &arn, &token),
@@ -435,7 +435,7 @@ pub(crate) fn rotate_due(store: &SecretStore, now: SystemTime) -> Result<DueRepo
             continue;
         };
         let session = store.session(RequestContext::system().with_region(region));
-        let id = SecretId::from(&Arn::from_stored(rec.arn.clone()));
+        let id = SecretId::from(&arn_of(&rec));
         let started = match action {
             Action::Drive => Ok(false),
             Action::Resume => session.resume_failed_rotation(&id).map(|()| false),

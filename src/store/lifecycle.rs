@@ -2,12 +2,12 @@
 
 use std::collections::HashSet;
 
-use super::record::{MAX_TAGS, name_of, purge_values, record_only, too_many_tags};
+use super::record::{MAX_TAGS, purge_values, record_only, secret_ref, too_many_tags};
 use super::types::*;
 use super::{SecretStore, Session};
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::model::{Arn, SecretId, Tag, TagKey};
+use crate::model::{SecretId, Tag, TagKey};
 use crate::storage::{self, Commit, Deletion, Keyspace, SecretRecord};
 
 /// The removal, for good, of secret `rec` stored under `key`.
@@ -132,10 +132,7 @@ impl Session {
             rec.last_changed_ms = self.now_ms();
             self.commit(&mut guard, &record_only(key, &rec)?)?;
         }
-        Ok(SecretRef {
-            arn: Arn::from_stored(rec.arn.clone()),
-            name: name_of(&rec),
-        })
+        Ok(secret_ref(&rec))
     }
 
     /// Adds tags, overwriting the value of keys that exist (TAG-1). At most 50 tags per secret.

@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use super::Session;
 use super::paging::{decode_token, encode_token, page_size};
-use super::record::{labels_of, name_of};
+use super::record::{arn_of, labels_of, name_of};
 use super::types::*;
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::model::{Arn, SecretId, StagingLabel, Tag, VersionId};
+use crate::model::{SecretId, StagingLabel, Tag, VersionId};
 use crate::storage::{self, Keyspace, SecretRecord, ValueRecord, VersionMeta};
 use crate::versions::CURRENT;
 
@@ -33,7 +33,7 @@ impl Session {
             };
             self.note_access(&rec, &v.id);
             return Ok(GetSecretValueOutput {
-                arn: Arn::from_stored(rec.arn.clone()),
+                arn: arn_of(&rec),
                 name: name_of(&rec),
                 version_id: VersionId::from_stored(v.id.clone()),
                 version_stages: labels_of(&rec, &v.id),
@@ -169,7 +169,7 @@ impl Session {
                 .collect::<BTreeMap<_, _>>()
         });
         Ok(SecretDescription {
-            arn: Arn::from_stored(rec.arn.clone()),
+            arn: arn_of(rec),
             name: name_of(rec),
             description: rec.description.clone(),
             kms_key_id: rec.kms_key_id.clone(),
@@ -254,7 +254,7 @@ impl Session {
             });
         }
         Ok(ListSecretVersionIdsOutput {
-            arn: Arn::from_stored(rec.arn.clone()),
+            arn: arn_of(&rec),
             name: name_of(&rec),
             versions,
             next_token: next_token.transpose()?,

@@ -5,8 +5,9 @@
 use std::collections::HashSet;
 
 use super::Session;
+use super::types::SecretRef;
 use crate::error::{Error, Result};
-use crate::model::{SecretName, StagingLabel, Tag};
+use crate::model::{Arn, SecretName, StagingLabel, Tag};
 use crate::storage::{self, Commit, Keyspace, SecretRecord, WriteBatch};
 
 /// At most this many tags per secret (TAG-3).
@@ -43,6 +44,19 @@ pub(crate) fn labels_of(rec: &SecretRecord, version: &str) -> Vec<StagingLabel> 
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The secret's ARN, as stored when it was created.
+pub(crate) fn arn_of(rec: &SecretRecord) -> Arn {
+    Arn::from_stored(rec.arn.clone())
+}
+
+/// The secret's ARN and name: what most writes answer.
+pub(crate) fn secret_ref(rec: &SecretRecord) -> SecretRef {
+    SecretRef {
+        arn: arn_of(rec),
+        name: name_of(rec),
+    }
 }
 
 pub(crate) fn name_of(rec: &SecretRecord) -> SecretName {

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::driver::{self, DriveOutcome, DueReport, RetryPolicy, RotationStatus, remove_temporary};
-use super::record::{drop_versions, name_of, record_only};
+use super::record::{arn_of, drop_versions, name_of, record_only};
 use super::rotator::{RotationStep, Rotator};
 use super::schedule::{next_after, rules_to_stored};
 use super::types::*;
 use super::{Found, SecretStore, Session};
 use crate::error::{Error, Result};
-use crate::model::{Arn, SecretId, VersionId};
+use crate::model::{SecretId, VersionId};
 use crate::storage::{Keyspace, RotationConfig, RotationProgress, SecretRecord};
 use crate::versions::{self, CURRENT, PENDING};
 
@@ -106,7 +106,7 @@ impl Session {
         let Found { key, mut rec } = self.resolve_live(&input.secret_id)?;
         let now = self.now_ms();
         let output = |rec: &SecretRecord| RotateSecretOutput {
-            arn: Arn::from_stored(rec.arn.clone()),
+            arn: arn_of(rec),
             name: name_of(rec),
             version_id: Some(token.clone()),
         };
@@ -268,7 +268,7 @@ impl Session {
             .map(|v| v.id.clone())
             .filter(|p| Some(p) != current.as_ref());
         Ok(RotateSecretOutput {
-            arn: Arn::from_stored(rec.arn.clone()),
+            arn: arn_of(&rec),
             name: name_of(&rec),
             version_id: pending.map(VersionId::from_stored),
         })

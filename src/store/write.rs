@@ -4,7 +4,10 @@
 use std::collections::BTreeSet;
 
 use super::Session;
-use super::record::{check_new_tags, drop_versions, labels_of, name_of, purge_values, record_only};
+use super::record::{
+    arn_of, check_new_tags, drop_versions, labels_of, name_of, purge_values, record_only,
+    secret_ref,
+};
 use super::schedule::next_after;
 use super::types::*;
 use crate::error::{Error, Result};
@@ -148,7 +151,7 @@ impl Session {
         let super::Found { key, mut rec } = self.resolve_live(&input.secret_id)?;
         if self.is_replay(&rec, &token, &input.value)? {
             return Ok(PutSecretValueOutput {
-                arn: Arn::from_stored(rec.arn.clone()),
+                arn: arn_of(&rec),
                 name: name_of(&rec),
                 version_stages: labels_of(&rec, token.as_str()),
                 version_id: token,
@@ -157,7 +160,7 @@ impl Session {
         let change = self.plan_new_version(&key, &mut rec, &token, &stages, &input.value)?;
         self.commit(&mut guard, &change)?;
         Ok(PutSecretValueOutput {
-            arn: Arn::from_stored(rec.arn.clone()),
+            arn: arn_of(&rec),
             name: name_of(&rec),
             version_stages: labels_of(&rec, token.as_str()),
             version_id: token,
@@ -201,7 +204,7 @@ impl Session {
         };
         self.commit(&mut guard, &change)?;
         Ok(UpdateSecretOutput {
-            arn: Arn::from_stored(rec.arn.clone()),
+            arn: arn_of(&rec),
             name: name_of(&rec),
             version_id,
         })
@@ -277,9 +280,6 @@ impl Session {
         let mut change = record_only(key, &rec)?;
         drop_versions(self, &mut change.cleanup, &rec, &removed)?;
         self.commit(&mut guard, &change)?;
-        Ok(SecretRef {
-            arn: Arn::from_stored(rec.arn.clone()),
-            name: name_of(&rec),
-        })
+        Ok(secret_ref(&rec))
     }
 }
