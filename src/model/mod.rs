@@ -1,6 +1,7 @@
 //! Validated input types. Every value of these types passed validation; none of them does IO.
 
 mod context;
+mod cron;
 mod name;
 mod rotation;
 mod text;
