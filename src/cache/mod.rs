@@ -22,6 +22,7 @@ use hashbrown::Equivalent;
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{SecretId, SecretValue, StagingLabel, VersionId};
+use crate::storage::SecretKey;
 use crate::store::{GetSecretValueInput, GetSecretValueOutput, Session};
 
 mod stats;
@@ -377,7 +378,7 @@ impl SecretCache {
         let mut refreshes = 0;
         loop {
             refreshes += 1;
-            self.inner.invalidate_secret(&storage_key(refused.output()));
+            self.inner.invalidate_secret(storage_key(refused.output()));
             let fresh = self.get_secret_value(id).map_err(CredentialError::Read)?;
             let (retry, last) = if fresh.value() == refused.value() {
                 (self.pending_fallback(id, &refused, fresh)?, true)
@@ -411,7 +412,7 @@ impl SecretCache {
             Err(e) if e.kind() == ErrorKind::ResourceNotFound => None,
             Err(e) => return Err(CredentialError::Read(e)),
         };
-        self.inner.invalidate_secret(&storage_key(fresh.output()));
+        self.inner.invalidate_secret(storage_key(fresh.output()));
         let again = self.get_secret_value(id).map_err(CredentialError::Read)?;
         Ok(match pending {
             Some(pending)
@@ -431,7 +432,7 @@ impl SecretCache {
         // Matched by name too, so that an id the secret was not read under (its ARN, say) also
         // drops it. This may drop more than needed (the same name in another region), never less.
         let name = id.name_part();
-        let keys: Vec<Vec<u8>> = self
+        let keys: Vec<SecretKey> = self
             .inner
             .table
             .load()
@@ -441,7 +442,7 @@ impl SecretCache {
             .map(|(_, slot)| slot.secret.key.clone())
             .collect();
         for key in keys {
-            self.inner.invalidate_secret(&key);
+            self.inner.invalidate_secret(key);
         }
     }
 

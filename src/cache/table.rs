@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 
 use crate::clock::{self, Clock};
 use crate::error::{Error, Result};
-use crate::storage;
+use crate::storage::SecretKey;
 use crate::store::{ChangeListener, GetSecretValueInput, GetSecretValueOutput};
 
 use super::stats::{STRIPES, Stats, stripe};
@@ -50,7 +50,7 @@ pub(super) struct Slot {
 /// One cached secret, shared by all its slots.
 pub(super) struct SecretEntry {
     /// The secret's key in the store (region and name): what commits name.
-    pub(super) key: Vec<u8>,
+    pub(super) key: SecretKey,
     /// Milliseconds since the epoch of the last read that used it.
     pub(super) last_used: AtomicU64,
     /// When it was first cached, in cache order: breaks ties of `last_used`.
@@ -119,7 +119,7 @@ impl Cached {
 #[derive(Default)]
 pub(super) struct Writer {
     /// Store key -> the entry and the slots that use it.
-    pub(super) secrets: HashMap<Vec<u8>, Owned>,
+    pub(super) secrets: HashMap<SecretKey, Owned>,
     pub(super) next_seq: u64,
 }
 
@@ -129,10 +129,8 @@ pub(super) struct Owned {
 }
 
 /// The store key of the secret a read returned.
-pub(super) fn storage_key(out: &GetSecretValueOutput) -> Vec<u8> {
-    // arn:{partition}:secretsmanager:{region}:{account}:secret:{name}-{suffix}
-    let region = out.arn.as_str().split(':').nth(3).unwrap_or_default();
-    storage::secret_key(region, out.name.as_str())
+pub(super) fn storage_key(out: &GetSecretValueOutput) -> SecretKey {
+    SecretKey::new(out.arn.region(), out.name.as_str())
 }
 
 impl Inner {
@@ -293,19 +291,19 @@ impl Inner {
     }
 
     /// Drops one secret's slots.
-    pub(super) fn invalidate_secret(&self, skey: &[u8]) {
+    pub(super) fn invalidate_secret(&self, skey: SecretKey) {
         self.secrets_changed(&[skey]);
     }
 }
 
 impl ChangeListener for Inner {
-    fn secrets_changed(&self, keys: &[&[u8]]) {
+    fn secrets_changed(&self, keys: &[SecretKey]) {
         let mut writer = self.lock_writer();
         // First: a read of the source in flight may have read the old value.
         self.epoch.fetch_add(1, Ordering::SeqCst);
         let gone: Vec<Owned> = keys
             .iter()
-            .filter_map(|k| writer.secrets.remove(*k))
+            .filter_map(|k| writer.secrets.remove(k))
             .collect();
         if gone.is_empty() {
             return;

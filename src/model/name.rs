@@ -179,6 +179,11 @@ impl Arn {
         &self.0
     }
 
+    /// The region part (`arn:partition:secretsmanager:REGION:account:secret:name-suffix`).
+    pub fn region(&self) -> &str {
+        self.0.split(':').nth(3).unwrap_or_default()
+    }
+
     /// The 6-character random suffix.
     pub fn suffix(&self) -> &str {
         self.0
@@ -420,5 +425,17 @@ mod tests {
         assert!(AccountId::new("123456789012").is_ok());
         assert!(AccountId::new("12345678901").is_err());
         assert!(AccountId::new("12345678901a").is_err());
+    }
+
+    #[test]
+    fn an_arn_tells_its_region_and_suffix() {
+        let arn = Arn::build(
+            &Region::new("cn-north-1").unwrap(),
+            &AccountId::new("123456789012").unwrap(),
+            &SecretName::new("prod/db").unwrap(),
+            "a1B2c3",
+        );
+        assert_eq!(arn.region(), "cn-north-1");
+        assert_eq!(arn.suffix(), "a1B2c3");
     }
 }

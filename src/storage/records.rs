@@ -188,17 +188,53 @@ impl fmt::Debug for ValueRecord {
     }
 }
 
-pub(crate) fn secret_prefix(region: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(region.len() + 1);
-    k.extend_from_slice(region.as_bytes());
-    k.push(0);
-    k
+/// Where a secret's record is stored: today its region and name (an account joins them with
+/// access control). Its byte layout (the region, a 0 byte, the name) belongs to this module
+/// alone: everything else builds, compares and reads keys through this type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct SecretKey {
+    region: String,
+    name: String,
 }
 
-pub(crate) fn secret_key(region: &str, name: &str) -> Vec<u8> {
-    let mut k = secret_prefix(region);
-    k.extend_from_slice(name.as_bytes());
-    k
+impl SecretKey {
+    /// The key of secret `name` in `region`.
+    pub(crate) fn new(region: &str, name: &str) -> Self {
+        Self {
+            region: region.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// The key a stored record sits under, read back; `None` for bytes of another shape.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let at = bytes.iter().position(|b| *b == 0)?;
+        let (region, name) = (bytes.get(..at)?, bytes.get(at + 1..)?);
+        Some(Self {
+            region: String::from_utf8(region.to_vec()).ok()?,
+            name: String::from_utf8(name.to_vec()).ok()?,
+        })
+    }
+
+    /// The stored form.
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let mut k = Self::region_prefix(&self.region);
+        k.extend_from_slice(self.name.as_bytes());
+        k
+    }
+
+    /// The prefix every key of `region` starts with, to scan a region.
+    pub(crate) fn region_prefix(region: &str) -> Vec<u8> {
+        let mut k = Vec::with_capacity(region.len() + 1);
+        k.extend_from_slice(region.as_bytes());
+        k.push(0);
+        k
+    }
+
+    /// The region.
+    pub(crate) fn region(&self) -> &str {
+        &self.region
+    }
 }
 
 pub(crate) fn value_prefix(uid: &[u8; 16]) -> Vec<u8> {
@@ -215,6 +251,20 @@ pub(crate) fn value_key(uid: &[u8; 16], version: &str) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::storage::{decode, encode};
+
+    /// A secret key reads back as it was built, starts with its region's prefix, and bytes of
+    /// another shape are not a key.
+    #[test]
+    fn secret_keys_round_trip_and_scan_by_region() {
+        let key = SecretKey::new("eu-west-1", "prod/db");
+        let bytes = key.to_bytes();
+        assert_eq!(SecretKey::from_bytes(&bytes), Some(key.clone()));
+        assert_eq!(key.region(), "eu-west-1");
+        assert!(bytes.starts_with(&SecretKey::region_prefix("eu-west-1")));
+        assert!(!bytes.starts_with(&SecretKey::region_prefix("eu-west")));
+        assert_eq!(SecretKey::from_bytes(b"no separator"), None);
+        assert_eq!(SecretKey::from_bytes(b"\xff\x00name"), None);
+    }
 
     /// A v1 record encoded by hand: if this changes, the format changed and needs a new format byte.
     #[test]
@@ -328,8 +378,15 @@ mod tests {
 
     #[test]
     fn keys_separate_regions_and_secrets() {
-        assert_ne!(secret_key("us-east-1", "ab"), secret_key("us-east-1a", "b"));
-        assert!(secret_key("r-1", "x").starts_with(&secret_prefix("r-1")));
+        assert_ne!(
+            SecretKey::new("us-east-1", "ab").to_bytes(),
+            SecretKey::new("us-east-1a", "b").to_bytes()
+        );
+        assert!(
+            SecretKey::new("r-1", "x")
+                .to_bytes()
+                .starts_with(&SecretKey::region_prefix("r-1"))
+        );
         assert!(value_key(&[1; 16], "v").starts_with(&value_prefix(&[1; 16])));
     }
 }

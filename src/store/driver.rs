@@ -12,7 +12,7 @@ use super::{Found, SecretStore, Session};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::model::{Arn, Region, RequestContext, SecretId, VersionId};
-use crate::storage::{self, Keyspace, RotationProgress, SecretRecord};
+use crate::storage::{self, Keyspace, RotationProgress, SecretKey, SecretRecord};
 use crate::versions::{CURRENT, PENDING, PREVIOUS};
 
 /// How failed steps are retried.
@@ -425,11 +425,7 @@ pub(crate) fn rotate_due(store: &SecretStore, now: SystemTime) -> Result<DueRepo
             None if due_start => Action::Start,
             None => continue,
         };
-        let Some(region) = key
-            .split(|b| *b == 0)
-            .next()
-            .and_then(|r| std::str::from_utf8(r).ok())
-            .and_then(|r| Region::new(r).ok())
+        let Some(region) = SecretKey::from_bytes(&key).and_then(|k| Region::new(k.region()).ok())
         else {
             report.errors += 1;
             continue;

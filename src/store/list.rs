@@ -9,7 +9,7 @@ use super::paging::{decode_token, encode_token, page_size};
 use super::record::access_key;
 use super::types::{Filter, FilterKey, ListSecretsInput, ListSecretsOutput, SortBy, SortOrder};
 use crate::error::{Error, Result};
-use crate::storage::{self, Keyspace, SecretRecord};
+use crate::storage::{self, Keyspace, SecretKey, SecretRecord};
 
 const LIST_TOKEN: u8 = b'L';
 
@@ -91,7 +91,7 @@ impl Session {
         let mut rows: Vec<(u64, SecretRecord)> = Vec::new();
         for (_, bytes) in self
             .backend()
-            .scan_prefix(Keyspace::Secrets, &storage::secret_prefix(&region))?
+            .scan_prefix(Keyspace::Secrets, &SecretKey::region_prefix(&region))?
         {
             let rec = SecretRecord::decode(&bytes)?;
             match rec.deletion {

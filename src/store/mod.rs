@@ -29,8 +29,8 @@ use crate::model::{
     AccountId, Arn, Principal, Region, RequestContext, SecretId, SecretName, SecretValue,
 };
 use crate::storage::{
-    self, Commit, Keyspace, MetaRecord, SecretRecord, SledBackend, StorageBackend, ValueRecord,
-    VersionMeta, WriteBatch,
+    self, Commit, Keyspace, MetaRecord, SecretKey, SecretRecord, SledBackend, StorageBackend,
+    ValueRecord, VersionMeta, WriteBatch,
 };
 use crate::versions::VersionLimits;
 
@@ -85,7 +85,7 @@ struct Inner {
 /// call that made it returns.
 pub(crate) trait ChangeListener: Send + Sync {
     /// The secrets stored under these `Secrets` keys (region and name) changed.
-    fn secrets_changed(&self, keys: &[&[u8]]);
+    fn secrets_changed(&self, keys: &[SecretKey]);
 }
 
 /// Value key -> (the wrapped bytes the key was unwrapped from, the unwrapped key).
@@ -376,7 +376,7 @@ impl Session {
                 (name, Some(suffix.as_str()))
             }
         };
-        let key = storage::secret_key(region.as_str(), name.as_str());
+        let key = SecretKey::new(region.as_str(), name.as_str()).to_bytes();
         let Some(bytes) = self.inner().backend.get(Keyspace::Secrets, &key)? else {
             return Ok(None);
         };
@@ -468,11 +468,11 @@ impl Session {
         if listeners.is_empty() {
             return;
         }
-        let keys: Vec<&[u8]> = [&change.prepare, &change.commit, &change.cleanup]
+        let keys: Vec<SecretKey> = [&change.prepare, &change.commit, &change.cleanup]
             .into_iter()
             .flat_map(|batch| batch.ops())
             .filter(|op| op.keyspace == Keyspace::Secrets)
-            .map(|op| op.key.as_slice())
+            .filter_map(|op| SecretKey::from_bytes(&op.key))
             .collect();
         if keys.is_empty() {
             return;

@@ -12,7 +12,7 @@ use super::schedule::next_after;
 use super::types::*;
 use crate::error::{Error, Result};
 use crate::model::{Arn, SecretValue, StagingLabel, VersionId};
-use crate::storage::{self, Commit, Keyspace, SecretRecord};
+use crate::storage::{self, Commit, Keyspace, SecretKey, SecretRecord};
 use crate::versions::{self, CURRENT};
 
 fn stage_set(stages: Option<&Vec<StagingLabel>>) -> Result<BTreeSet<String>> {
@@ -51,7 +51,7 @@ impl Session {
             .unwrap_or_else(VersionId::random);
         let mut guard = self.writer()?;
         let now = self.now_ms();
-        let key = storage::secret_key(self.region().as_str(), input.name.as_str());
+        let key = SecretKey::new(self.region().as_str(), input.name.as_str()).to_bytes();
         let mut change = Commit::default();
         if let Some(bytes) = self.backend().get(Keyspace::Secrets, &key)? {
             let old = SecretRecord::decode(&bytes)?;
