@@ -1,0 +1,161 @@
+//! Opening a store: the builder, its options and defaults, and the choice of backend.
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use lru::LruCache;
+
+use super::{Inner, META_KEY, SecretStore, driver, driver::RetryPolicy};
+use crate::clock::{self, Clock, SystemClock};
+use crate::crypto::KeyProvider;
+use crate::error::{Error, Result};
+use crate::model::{AccountId, Region};
+use crate::storage::{self, Keyspace, MetaRecord, SledBackend, StorageBackend, WriteBatch};
+use crate::versions::VersionLimits;
+
+/// Options for opening a [`SecretStore`].
+///
+/// ## Defaults
+/// region `us-east-1`; account id `000000000000`; clock [`SystemClock`]; data-key cache 10,000
+/// keys; 100 unlabelled versions kept per secret, none removed before it is 24 hours old.
+#[must_use]
+pub struct StoreBuilder {
+    backend: BackendChoice,
+    provider: Arc<dyn KeyProvider>,
+    clock: Arc<dyn Clock>,
+    region: Region,
+    account: AccountId,
+    key_cache_capacity: usize,
+    limits: VersionLimits,
+    retry: RetryPolicy,
+}
+
+enum BackendChoice {
+    Path(std::path::PathBuf),
+    Backend(Arc<dyn StorageBackend>),
+}
+
+impl StoreBuilder {
+    /// The default region: secrets created without a region in their request context live here.
+    pub fn region(mut self, region: Region) -> Self {
+        self.region = region;
+        self
+    }
+
+    /// The account id used in ARNs.
+    pub fn account_id(mut self, account: AccountId) -> Self {
+        self.account = account;
+        self
+    }
+
+    /// The clock (tests pass a manual clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How many unwrapped data keys to keep in memory (at least 1).
+    pub fn key_cache_capacity(mut self, capacity: usize) -> Self {
+        self.key_cache_capacity = capacity;
+        self
+    }
+
+    /// How many unlabelled (deprecated) versions a secret keeps before the oldest are removed.
+    pub fn max_deprecated_versions(mut self, max: usize) -> Self {
+        self.limits.max_deprecated = max;
+        self
+    }
+
+    /// How old an unlabelled version must be before it may be removed.
+    pub fn deprecated_version_min_age(mut self, age: Duration) -> Self {
+        self.limits.min_age_ms = u64::try_from(age.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// How rotation steps that fail are retried (default: [`crate::RetryPolicy::default`]).
+    pub fn rotation_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Opens the store, creating it if needed.
+    pub fn open(self) -> Result<SecretStore> {
+        let backend: Arc<dyn StorageBackend> = match self.backend {
+            BackendChoice::Path(p) => Arc::new(SledBackend::open(&p)?),
+            BackendChoice::Backend(b) => b,
+        };
+        let capacity = NonZeroUsize::new(self.key_cache_capacity).ok_or_else(|| {
+            Error::invalid_parameter("The data key cache capacity must be at least 1.")
+        })?;
+        let store_id = match backend.get(Keyspace::Meta, META_KEY)? {
+            Some(bytes) => storage::decode::<MetaRecord>(&bytes)?.store_id,
+            None => {
+                let mut store_id = [0u8; 16];
+                rand::Rng::fill_bytes(&mut rand::rng(), &mut store_id);
+                let meta = MetaRecord {
+                    store_id,
+                    created_ms: clock::to_millis(self.clock.now()),
+                };
+                let mut batch = WriteBatch::new();
+                batch.put(Keyspace::Meta, META_KEY.to_vec(), storage::encode(&meta)?);
+                backend.apply(&batch)?;
+                backend.sync()?;
+                store_id
+            }
+        };
+        Ok(SecretStore {
+            inner: Arc::new(Inner {
+                backend,
+                provider: self.provider,
+                clock: self.clock,
+                store_id,
+                region: self.region,
+                account: self.account,
+                limits: self.limits,
+                writer: Mutex::new(()),
+                poisoned: AtomicBool::new(false),
+                key_cache: Mutex::new(LruCache::new(capacity)),
+                accessed: Mutex::new(HashMap::new()),
+                listeners: RwLock::new(Vec::new()),
+                rotators: RwLock::new(driver::Rotators::new()),
+                driving: Mutex::new(std::collections::HashSet::new()),
+                retry: self.retry,
+            }),
+        })
+    }
+}
+
+impl SecretStore {
+    /// Opens or creates a store in the folder `path`, on sled; data keys are wrapped by `provider`.
+    pub fn builder(path: impl AsRef<Path>, provider: Arc<dyn KeyProvider>) -> StoreBuilder {
+        Self::builder_on(BackendChoice::Path(path.as_ref().to_path_buf()), provider)
+    }
+
+    /// Like [`SecretStore::builder`], on any storage backend.
+    pub fn builder_with_backend(
+        backend: Arc<dyn StorageBackend>,
+        provider: Arc<dyn KeyProvider>,
+    ) -> StoreBuilder {
+        Self::builder_on(BackendChoice::Backend(backend), provider)
+    }
+
+    fn builder_on(backend: BackendChoice, provider: Arc<dyn KeyProvider>) -> StoreBuilder {
+        StoreBuilder {
+            backend,
+            provider,
+            clock: Arc::new(SystemClock),
+            region: Region::default_region(),
+            account: AccountId::default_account(),
+            key_cache_capacity: 10_000,
+            limits: VersionLimits {
+                max_deprecated: 100,
+                min_age_ms: clock::DAY_MS,
+            },
+            retry: RetryPolicy::default(),
+        }
+    }
+}
