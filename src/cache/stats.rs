@@ -25,6 +25,7 @@ pub(super) struct Stripe(AtomicU64);
 pub(super) struct Counter([Stripe; STRIPES]);
 
 /// This thread's stripe: threads are spread over the stripes in the order they first ask.
+#[inline]
 pub(super) fn stripe() -> usize {
     thread_local! {
         pub(super) static STRIPE: usize = {
@@ -36,6 +37,7 @@ pub(super) fn stripe() -> usize {
 }
 
 impl Counter {
+    #[inline]
     pub(super) fn add(&self) {
         if let Some(stripe) = self.0.get(stripe()) {
             stripe.0.fetch_add(1, Ordering::Relaxed);

@@ -58,6 +58,7 @@ pub(super) struct SecretEntry {
 }
 
 impl SecretEntry {
+    #[inline]
     pub(super) fn touch(&self, now: SystemTime) {
         let ms = now
             .duration_since(std::time::UNIX_EPOCH)
@@ -108,6 +109,7 @@ impl Cached {
     }
 
     /// This thread's handle.
+    #[inline]
     pub(super) fn handle(&self) -> Arc<Handle> {
         match self.handles.get(stripe()) {
             Some(h) => h.clone(),
@@ -138,10 +140,12 @@ impl Inner {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    #[inline]
     pub(super) fn is_fresh(&self, cached: &Cached, now: SystemTime) -> bool {
         now < cached.fresh_until
     }
 
+    #[inline]
     pub(super) fn within_max_stale(&self, cached: &Cached, now: SystemTime) -> bool {
         now < cached.stale_until
     }
