@@ -12,7 +12,8 @@ use crate::rotation::{self, ROTATION_STOP_WAIT};
 use crate::state::ServerState;
 
 /// Serves `listener` until `shutdown` completes, then stops accepting connections, lets requests
-/// in flight finish (for at most the state's shutdown grace, [`ServerState::with_shutdown_grace`]), and flushes the store before returning.
+/// in flight finish (for at most the state's shutdown grace,
+/// [`ServerState::with_shutdown_grace`]), and flushes the store before returning.
 ///
 /// It also registers the state's rotation functions with the store (their commands call back
 /// to this listener's address) and runs due rotations in the background (see

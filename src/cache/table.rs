@@ -17,10 +17,6 @@ use crate::store::{ChangeListener, GetSecretValueInput, GetSecretValueOutput};
 use super::stats::{STRIPES, Stats, stripe};
 use super::{Key, KeyRef, SecretSource, VersionSelector};
 
-// ---------------------------------------------------------------------------------------------
-// Internals
-// ---------------------------------------------------------------------------------------------
-
 pub(super) struct Inner {
     pub(super) source: Arc<dyn SecretSource>,
     pub(super) clock: Arc<dyn Clock>,

@@ -15,8 +15,8 @@ use super::{
     PostgresRotationError,
 };
 
-/// A PostgreSQL credential read from a secret's JSON value (see [`crate::PostgresRotator`] for the
-/// shape). `Debug` shows everything but the password; the password is wiped on drop.
+/// A PostgreSQL credential read from a secret's JSON value (see [`crate::PostgresRotator`] for
+/// the shape). `Debug` shows everything but the password; the password is wiped on drop.
 ///
 /// An application that reads such a secret through a [`crate::SecretCache`] keeps working
 /// through rotations with [`crate::SecretCache::with_credential`]:
