@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::crypto::ProviderError;
+use crate::field::Field;
 use crate::storage::{DecodeError, StorageError};
 
 /// Result alias for the engine's public API.
@@ -106,12 +107,17 @@ pub enum Error {
         /// The AWS-compatible message.
         message: String,
     },
-    /// An input violates a constraint of the API model.
+    /// An input violates a constraint of the API model, in a way AWS words without naming a
+    /// member (the characters of a secret name).
     #[error("{message}")]
     Validation {
-        /// The AWS-compatible message (`1 validation error detected: ...` or the name message).
+        /// The AWS-compatible message.
         message: String,
     },
+    /// One request member violates a constraint of the API model (a length, pattern, range or
+    /// enumeration): `1 validation error detected: Value '...' at '<member>' ...`.
+    #[error("{0}")]
+    Constraint(Violation),
     /// The caller may not do this (for `RotateSecret`: the rotation function cannot be invoked).
     #[error("{message}")]
     AccessDenied {
@@ -154,7 +160,7 @@ impl Error {
             Self::InvalidRequest { .. } => ErrorKind::InvalidRequest,
             Self::ResourceExists { .. } => ErrorKind::ResourceExists,
             Self::LimitExceeded { .. } => ErrorKind::LimitExceeded,
-            Self::Validation { .. } => ErrorKind::Validation,
+            Self::Validation { .. } | Self::Constraint(_) => ErrorKind::Validation,
             Self::AccessDenied { .. } => ErrorKind::AccessDenied,
             Self::InvalidNextToken => ErrorKind::InvalidNextToken,
             Self::DecryptionFailure => ErrorKind::DecryptionFailure,
@@ -169,6 +175,16 @@ impl Error {
     /// The AWS error name of this error's kind.
     pub fn aws_code(&self) -> &'static str {
         self.kind().aws_code()
+    }
+
+    /// The member and constraint of a validation error about one member, for a protocol that
+    /// spells the member its own way ([`Violation::message_at`]).
+    pub fn violation(&self) -> Option<&Violation> {
+        match self {
+            Self::Constraint(v) => Some(v),
+            Self::Shared(e) => e.violation(),
+            _ => None,
+        }
     }
 
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
@@ -217,30 +233,83 @@ impl Error {
         }
     }
 
-    /// `1 validation error detected: Value '<v>' at '<member>' failed to satisfy constraint: <c>`.
-    ///
     /// `shown` is the offending value as AWS would echo it; callers pass a placeholder for values
     /// that may be secret.
-    pub(crate) fn constraint(shown: &str, member: &str, constraint: &str) -> Self {
-        Self::validation(format!(
-            "1 validation error detected: Value '{shown}' at '{member}' failed to satisfy constraint: {constraint}"
-        ))
+    pub(crate) fn constraint(shown: &str, field: Field, constraint: &str) -> Self {
+        Self::Constraint(Violation {
+            field,
+            shown: shown.to_owned(),
+            constraint: constraint.to_owned(),
+        })
     }
 
-    pub(crate) fn min_len(shown: &str, member: &str, min: usize) -> Self {
+    pub(crate) fn min_len(shown: &str, field: Field, min: usize) -> Self {
         Self::constraint(
             shown,
-            member,
+            field,
             &format!("Member must have length greater than or equal to {min}"),
         )
     }
 
-    pub(crate) fn max_len(shown: &str, member: &str, max: usize) -> Self {
+    pub(crate) fn max_len(shown: &str, field: Field, max: usize) -> Self {
         Self::constraint(
             shown,
-            member,
+            field,
             &format!("Member must have length less than or equal to {max}"),
         )
+    }
+
+    /// A number outside `min..=max`, worded as AWS words a range constraint.
+    pub(crate) fn out_of_range(n: i64, field: Field, min: i64, max: i64) -> Option<Self> {
+        let constraint = if n < min {
+            format!("Member must have value greater than or equal to {min}")
+        } else if n > max {
+            format!("Member must have value less than or equal to {max}")
+        } else {
+            return None;
+        };
+        Some(Self::constraint(&n.to_string(), field, &constraint))
+    }
+}
+
+/// What a [`Error::Constraint`] says: which member, the value as AWS echoes it (a placeholder for
+/// values that may be secret) and the constraint it fails.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    field: Field,
+    shown: String,
+    constraint: String,
+}
+
+impl Violation {
+    /// The member.
+    pub fn field(&self) -> Field {
+        self.field
+    }
+
+    /// The offending value as AWS echoes it (`***` for a secret, `[11 filters]` for a list).
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// The constraint, in AWS's words (`Member must have length less than or equal to 512`).
+    pub fn constraint(&self) -> &str {
+        &self.constraint
+    }
+
+    /// AWS's message with the member spelled `member`: the engine spells it as AWS's API
+    /// reference names it; the server spells AWS's JSON member path.
+    pub fn message_at(&self, member: &str) -> String {
+        format!(
+            "1 validation error detected: Value '{}' at '{member}' failed to satisfy constraint: {}",
+            self.shown, self.constraint
+        )
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message_at(&self.field.to_string()))
     }
 }
 
@@ -298,10 +367,35 @@ mod tests {
 
     #[test]
     fn constraint_message_has_the_aws_form() {
-        let e = Error::max_len("x", "name", 512);
+        let e = Error::max_len("x", Field::Name, 512);
+        assert_eq!(e.kind(), ErrorKind::Validation);
         assert_eq!(
             e.to_string(),
+            "1 validation error detected: Value 'x' at 'Name' failed to satisfy constraint: Member must have length less than or equal to 512"
+        );
+        let v = e.violation().unwrap();
+        assert_eq!(v.field(), Field::Name);
+        assert_eq!(
+            v.message_at("name"),
             "1 validation error detected: Value 'x' at 'name' failed to satisfy constraint: Member must have length less than or equal to 512"
         );
+        let shared = Error::Shared(Arc::new(e));
+        assert_eq!(shared.violation().map(Violation::field), Some(Field::Name));
+    }
+
+    #[test]
+    fn range_constraint_names_the_side_it_fails() {
+        let low = Error::out_of_range(0, Field::MaxResults, 1, 100).unwrap();
+        assert!(
+            low.to_string()
+                .ends_with("Member must have value greater than or equal to 1")
+        );
+        assert!(low.to_string().contains("Value '0' at 'MaxResults'"));
+        let high = Error::out_of_range(101, Field::MaxResults, 1, 100).unwrap();
+        assert!(
+            high.to_string()
+                .ends_with("Member must have value less than or equal to 100")
+        );
+        assert!(Error::out_of_range(100, Field::MaxResults, 1, 100).is_none());
     }
 }

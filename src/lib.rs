@@ -33,6 +33,7 @@ mod cache;
 mod clock;
 mod crypto;
 mod error;
+mod field;
 mod hex;
 mod model;
 mod password;
@@ -51,7 +52,8 @@ pub use clock::{Clock, SystemClock};
 pub use crypto::{DataKey, KeyId, KeyProvider, LocalKeyProvider, ProviderError, WrappedKey};
 #[cfg(any(test, feature = "test-util"))]
 pub use crypto::{InsecureTestKeyProvider, conformance};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, Violation};
+pub use field::Field;
 pub use model::{
     AccountId, Arn, Description, KmsKeyId, Principal, Region, RequestContext, RequestId,
     RotationRules, ScheduleExpression, SecretId, SecretName, SecretValue, StagingLabel, Tag,
@@ -72,7 +74,8 @@ pub use store::{
     PutSecretValueInput, PutSecretValueOutput, RetryPolicy, RotateSecretInput, RotateSecretOutput,
     RotationStatus, RotationStep, Rotator, SecretDescription, SecretRef, SecretStore, Session,
     SortBy, SortOrder, StepError, StepInterrupted, StepRotator, StoreBuilder, UpdateSecretInput,
-    UpdateSecretOutput, UpdateSecretVersionStageInput, VersionEntry, finish_secret,
+    UpdateSecretOutput, UpdateSecretVersionStageInput, VersionEntry, check_max_results,
+    finish_secret,
 };
 
 /// The largest secret value, in bytes.

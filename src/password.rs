@@ -4,6 +4,7 @@ use rand::RngExt;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::field::Field;
 use crate::model::SecretValue;
 use crate::store::{GetRandomPasswordInput, Session};
 
@@ -15,24 +16,13 @@ const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 /// Generates a password as `input` asks. The result is a text [`SecretValue`]: wiped on drop, redacted in `Debug`.
 pub fn get_random_password(input: &GetRandomPasswordInput) -> Result<SecretValue> {
     let length = input.password_length.unwrap_or(32);
-    if length < 1 {
-        return Err(Error::constraint(
-            &length.to_string(),
-            "passwordLength",
-            "Member must have value greater than or equal to 1",
-        ));
-    }
-    if length > 4096 {
-        return Err(Error::constraint(
-            &length.to_string(),
-            "passwordLength",
-            "Member must have value less than or equal to 4096",
-        ));
+    if let Some(e) = Error::out_of_range(length, Field::PasswordLength, 1, 4096) {
+        return Err(e);
     }
     let length = usize::try_from(length).unwrap_or(32);
     let exclude = input.exclude_characters.as_deref().unwrap_or_default();
     if exclude.chars().count() > 4096 {
-        return Err(Error::max_len("***", "excludeCharacters", 4096));
+        return Err(Error::max_len("***", Field::ExcludeCharacters, 4096));
     }
     let mut classes: Vec<Vec<char>> = Vec::new();
     for (skip, set) in [

@@ -26,7 +26,7 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 use strongroom::{
-    CreateSecretInput, DeleteSecretInput, Description, GetSecretValueInput,
+    CreateSecretInput, DeleteSecretInput, Description, Field, GetSecretValueInput,
     InsecureTestKeyProvider, KmsKeyId, ListSecretVersionIdsInput, ListSecretsInput, ManualClock,
     PutSecretValueInput, Region, RequestContext, SecretDescription, SecretId, SecretName,
     SecretStore, SecretValue, Session, StagingLabel, Tag, TagKey, UpdateSecretInput,
@@ -151,9 +151,9 @@ impl Replay {
     }
 
     /// A version id parameter, rewritten from the recording run's id to the engine's.
-    fn version(&self, raw: &str, member: &str) -> strongroom::Result<VersionId> {
+    fn version(&self, raw: &str, field: Field) -> strongroom::Result<VersionId> {
         let id = self.versions.get(raw).map_or(raw, String::as_str);
-        VersionId::for_member(id, member)
+        VersionId::for_field(id, field)
     }
 
     fn call(&mut self, op: &str, p: &Map<String, Value>, region: Option<&str>) -> Outcome {
@@ -187,8 +187,8 @@ impl Replay {
                     input = input.tag(t);
                 }
                 if let Some(t) = opt_str(p, "ClientRequestToken") {
-                    input =
-                        input.client_request_token(VersionId::for_member(t, "clientRequestToken")?);
+                    input = input
+                        .client_request_token(VersionId::for_field(t, Field::ClientRequestToken)?);
                 }
                 let out = s.create_secret(input)?;
                 self.arns
@@ -216,13 +216,13 @@ impl Replay {
                     .unwrap_or_else(|| panic!("PutSecretValue without a value is not replayable"));
                 let mut input = PutSecretValueInput::new(id, value);
                 if let Some(t) = opt_str(p, "ClientRequestToken") {
-                    input =
-                        input.client_request_token(VersionId::for_member(t, "clientRequestToken")?);
+                    input = input
+                        .client_request_token(VersionId::for_field(t, Field::ClientRequestToken)?);
                 }
                 if let Some(stages) = p.get("VersionStages") {
                     let labels = str_array(stages)
                         .into_iter()
-                        .map(|l| StagingLabel::for_member(l, "versionStages.member"))
+                        .map(|l| StagingLabel::for_field(l, Field::VersionStagesMember))
                         .collect::<strongroom::Result<Vec<_>>>()?;
                     input = input.version_stages(labels);
                 }
@@ -256,8 +256,8 @@ impl Replay {
                     input = input.kms_key_id(KmsKeyId::new(k)?);
                 }
                 if let Some(t) = opt_str(p, "ClientRequestToken") {
-                    input =
-                        input.client_request_token(VersionId::for_member(t, "clientRequestToken")?);
+                    input = input
+                        .client_request_token(VersionId::for_field(t, Field::ClientRequestToken)?);
                 }
                 let out = s.update_secret(input)?;
                 let mut m = id_json(out.arn.as_str(), out.name.as_str());
@@ -270,10 +270,10 @@ impl Replay {
                 allow_keys(op, p, &["SecretId", "VersionId", "VersionStage"]);
                 let mut input = GetSecretValueInput::new(self.secret_id(p)?);
                 if let Some(v) = opt_str(p, "VersionId") {
-                    input = input.version_id(self.version(v, "versionId")?);
+                    input = input.version_id(self.version(v, Field::VersionId)?);
                 }
                 if let Some(l) = opt_str(p, "VersionStage") {
-                    input = input.version_stage(StagingLabel::for_member(l, "versionStage")?);
+                    input = input.version_stage(StagingLabel::for_field(l, Field::VersionStage)?);
                 }
                 let out = s.get_secret_value(input)?;
                 let mut m = id_json(out.arn.as_str(), out.name.as_str());
@@ -358,13 +358,14 @@ impl Replay {
                     ],
                 );
                 let id = self.secret_id(p)?;
-                let stage = StagingLabel::for_member(req_str(p, "VersionStage"), "versionStage")?;
+                let stage =
+                    StagingLabel::for_field(req_str(p, "VersionStage"), Field::VersionStage)?;
                 let mut input = UpdateSecretVersionStageInput::new(id, stage);
                 if let Some(v) = opt_str(p, "MoveToVersionId") {
-                    input = input.move_to(self.version(v, "moveToVersionId")?);
+                    input = input.move_to(self.version(v, Field::MoveToVersionId)?);
                 }
                 if let Some(v) = opt_str(p, "RemoveFromVersionId") {
-                    input = input.remove_from(self.version(v, "removeFromVersionId")?);
+                    input = input.remove_from(self.version(v, Field::RemoveFromVersionId)?);
                 }
                 let out = s.update_secret_version_stage(input)?;
                 Ok(Value::Object(id_json(out.arn.as_str(), out.name.as_str())))

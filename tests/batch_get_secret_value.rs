@@ -144,12 +144,12 @@ fn the_id_list_holds_1_to_20_ids() {
     assert_err(
         s.batch_get_secret_value(BatchGetSecretValueInput::for_ids(too_many)),
         ErrorKind::Validation,
-        "1 validation error detected: Value '[21 ids]' at 'secretIdList' failed to satisfy constraint: Member must have length less than or equal to 20",
+        "1 validation error detected: Value '[21 ids]' at 'SecretIdList' failed to satisfy constraint: Member must have length less than or equal to 20",
     );
     assert_err(
         s.batch_get_secret_value(BatchGetSecretValueInput::for_ids(Vec::<String>::new())),
         ErrorKind::Validation,
-        "1 validation error detected: Value '[]' at 'secretIdList' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        "1 validation error detected: Value '[]' at 'SecretIdList' failed to satisfy constraint: Member must have length greater than or equal to 1",
     );
     // A refused batch is not a read: s20 was only in the refused one.
     assert_eq!(
@@ -282,7 +282,7 @@ fn filter_page_size_is_1_to_20_and_tokens_are_checked() {
             s.batch_get_secret_value(input),
             ErrorKind::Validation,
             &format!(
-                "1 validation error detected: Value '{max}' at 'maxResults' failed to satisfy constraint: {constraint}"
+                "1 validation error detected: Value '{max}' at 'MaxResults' failed to satisfy constraint: {constraint}"
             ),
         );
     }

@@ -201,7 +201,7 @@ fn names_are_1_to_512_characters() {
     assert!(
         e.to_string().starts_with("1 validation error detected: Value '")
             && e.to_string().ends_with(
-                "' at 'name' failed to satisfy constraint: Member must have length less than or equal to 512"
+                "' at 'Name' failed to satisfy constraint: Member must have length less than or equal to 512"
             ),
         "{e}"
     );
@@ -209,7 +209,7 @@ fn names_are_1_to_512_characters() {
     assert_eq!(e.kind(), ErrorKind::Validation);
     assert_eq!(
         e.to_string(),
-        "1 validation error detected: Value '' at 'name' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        "1 validation error detected: Value '' at 'Name' failed to satisfy constraint: Member must have length greater than or equal to 1"
     );
 }
 

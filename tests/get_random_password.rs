@@ -232,7 +232,7 @@ fn length_is_1_to_4096() {
                 r,
                 ErrorKind::Validation,
                 &format!(
-                    "1 validation error detected: Value '{n}' at 'passwordLength' failed to satisfy constraint: {constraint}"
+                    "1 validation error detected: Value '{n}' at 'PasswordLength' failed to satisfy constraint: {constraint}"
                 ),
             );
         }

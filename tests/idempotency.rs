@@ -9,8 +9,8 @@ mod common;
 use common::*;
 
 use strongroom::{
-    CreateSecretInput, DeleteSecretInput, Description, ErrorKind, PutSecretValueInput, SecretValue,
-    Session, StagingLabel, UpdateSecretInput, VersionId,
+    CreateSecretInput, DeleteSecretInput, Description, ErrorKind, Field, PutSecretValueInput,
+    SecretValue, Session, StagingLabel, UpdateSecretInput, VersionId,
 };
 
 fn in_use(tok: &VersionId, arn: &str) -> String {
@@ -346,11 +346,12 @@ fn replays_on_a_secret_scheduled_for_deletion_are_refused() {
 
 #[test]
 fn tokens_must_be_32_to_64_characters() {
-    assert!(VersionId::for_member("a".repeat(32), "clientRequestToken").is_ok());
-    assert!(VersionId::for_member("a".repeat(64), "clientRequestToken").is_ok());
+    assert!(VersionId::for_field("a".repeat(32), Field::ClientRequestToken).is_ok());
+    assert!(VersionId::for_field("a".repeat(64), Field::ClientRequestToken).is_ok());
     for bad in ["a".repeat(31), "a".repeat(65), String::new()] {
-        let e = err(VersionId::for_member(bad.clone(), "clientRequestToken"));
+        let e = err(VersionId::for_field(bad.clone(), Field::ClientRequestToken));
         assert_eq!(e.kind(), ErrorKind::Validation, "{}", bad.len());
-        assert!(e.to_string().contains("at 'clientRequestToken'"), "{e}");
+        assert!(e.to_string().contains("at 'ClientRequestToken'"), "{e}");
+        assert_eq!(e.violation().unwrap().field(), Field::ClientRequestToken);
     }
 }

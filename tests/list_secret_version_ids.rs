@@ -189,7 +189,7 @@ fn pages_of_every_size_cover_every_version_once() {
             s.list_secret_version_ids(i),
             ErrorKind::Validation,
             &format!(
-                "1 validation error detected: Value '{bad}' at 'maxResults' failed to satisfy constraint: {constraint}"
+                "1 validation error detected: Value '{bad}' at 'MaxResults' failed to satisfy constraint: {constraint}"
             ),
         );
     }

@@ -296,14 +296,14 @@ fn filter_keys_parse_from_their_aws_spelling_only() {
         FilterKey::parse("x", 1),
         ErrorKind::Validation,
         &format!(
-            "1 validation error detected: Value 'x' at 'filters.1.member.key' failed to satisfy constraint: {enum_set}"
+            "1 validation error detected: Value 'x' at 'Filters[1].Key' failed to satisfy constraint: {enum_set}"
         ),
     );
     assert_err(
         FilterKey::parse("Name", 3),
         ErrorKind::Validation,
         &format!(
-            "1 validation error detected: Value 'Name' at 'filters.3.member.key' failed to satisfy constraint: {enum_set}"
+            "1 validation error detected: Value 'Name' at 'Filters[3].Key' failed to satisfy constraint: {enum_set}"
         ),
     );
     for bad in ["", "tag_key", "tags", "created-date"] {
@@ -326,7 +326,7 @@ fn filter_values_are_validated() {
     assert_err(
         Filter::new(FilterKey::Name, vec!["a*b".to_owned()]),
         ErrorKind::Validation,
-        r"1 validation error detected: Value 'a*b' at 'filters.member.values.member' failed to satisfy constraint: Member must satisfy regular expression pattern: ^\!?[a-zA-Z0-9 :_@\/\+\=\.\-\!]*$",
+        r"1 validation error detected: Value 'a*b' at 'Filters[].Values[]' failed to satisfy constraint: Member must satisfy regular expression pattern: ^\!?[a-zA-Z0-9 :_@\/\+\=\.\-\!]*$",
     );
     for bad in ["a,b", "tab\t", "é", "a#b", "(x)"] {
         assert_eq!(
@@ -342,12 +342,12 @@ fn filter_values_are_validated() {
     assert_err(
         Filter::new(FilterKey::Name, vec![]),
         ErrorKind::Validation,
-        "1 validation error detected: Value '[]' at 'filters.member.values' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        "1 validation error detected: Value '[]' at 'Filters[].Values' failed to satisfy constraint: Member must have length greater than or equal to 1",
     );
     assert_err(
         Filter::new(FilterKey::Name, vec!["x".to_owned(); 11]),
         ErrorKind::Validation,
-        "1 validation error detected: Value '[11 values]' at 'filters.member.values' failed to satisfy constraint: Member must have length less than or equal to 10",
+        "1 validation error detected: Value '[11 values]' at 'Filters[].Values' failed to satisfy constraint: Member must have length less than or equal to 10",
     );
 }
 
@@ -362,7 +362,7 @@ fn at_most_ten_filters() {
     assert_err(
         s.list_secrets(input(eleven)),
         ErrorKind::Validation,
-        "1 validation error detected: Value '[11 filters]' at 'filters' failed to satisfy constraint: Member must have length less than or equal to 10",
+        "1 validation error detected: Value '[11 filters]' at 'Filters' failed to satisfy constraint: Member must have length less than or equal to 10",
     );
 }
 
@@ -441,12 +441,12 @@ fn sort_keys_and_orders_parse_from_their_aws_spelling() {
     assert_err(
         "size".parse::<SortBy>(),
         ErrorKind::Validation,
-        "1 validation error detected: Value 'size' at 'sortBy' failed to satisfy constraint: Member must satisfy enum value set: [created-date, last-accessed-date, last-changed-date, name]",
+        "1 validation error detected: Value 'size' at 'SortBy' failed to satisfy constraint: Member must satisfy enum value set: [created-date, last-accessed-date, last-changed-date, name]",
     );
     assert_err(
         "ASC".parse::<SortOrder>(),
         ErrorKind::Validation,
-        "1 validation error detected: Value 'ASC' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [asc, desc]",
+        "1 validation error detected: Value 'ASC' at 'SortOrder' failed to satisfy constraint: Member must satisfy enum value set: [asc, desc]",
     );
 }
 
@@ -502,7 +502,7 @@ fn every_page_size_from_1_to_100_lists_everything_once_in_order() {
             s.list_secrets(i),
             ErrorKind::Validation,
             &format!(
-                "1 validation error detected: Value '{bad}' at 'maxResults' failed to satisfy constraint: {constraint}"
+                "1 validation error detected: Value '{bad}' at 'MaxResults' failed to satisfy constraint: {constraint}"
             ),
         );
     }

@@ -346,7 +346,7 @@ fn more_than_twenty_stages_in_one_call_is_a_validation_error() {
     assert_eq!(e.kind(), ErrorKind::Validation);
     assert!(
         e.to_string().starts_with("1 validation error detected: ")
-            && e.to_string().contains("'versionStages'")
+            && e.to_string().contains("'VersionStages'")
             && e.to_string()
                 .ends_with("Member must have length less than or equal to 20"),
         "{e}"
@@ -482,18 +482,18 @@ fn values_over_65536_bytes_or_empty_are_refused_without_echoing_them() {
     for (e, member) in [
         (
             err(SecretValue::string("y".repeat(MAX_SECRET_BYTES + 1))),
-            "secretString",
+            "SecretString",
         ),
         (
             err(SecretValue::string(format!(
                 "{}a",
                 "é".repeat(MAX_SECRET_BYTES / 2)
             ))),
-            "secretString",
+            "SecretString",
         ),
         (
             err(SecretValue::binary(vec![0x79; MAX_SECRET_BYTES + 1])),
-            "secretBinary",
+            "SecretBinary",
         ),
     ] {
         assert_eq!(e.kind(), ErrorKind::Validation);

@@ -178,14 +178,14 @@ fn keys_and_values_have_length_and_character_limits() {
         Tag::new("k".repeat(129), "v"),
         ErrorKind::Validation,
         &format!(
-            "1 validation error detected: Value '{shown}' at 'tagKey' failed to satisfy constraint: Member must have length less than or equal to 128"
+            "1 validation error detected: Value '{shown}' at 'Tag.Key' failed to satisfy constraint: Member must have length less than or equal to 128"
         ),
     );
     assert_err(
         TagKey::new("k".repeat(129)),
         ErrorKind::Validation,
         &format!(
-            "1 validation error detected: Value '{shown}' at 'tagKey' failed to satisfy constraint: Member must have length less than or equal to 128"
+            "1 validation error detected: Value '{shown}' at 'Tag.Key' failed to satisfy constraint: Member must have length less than or equal to 128"
         ),
     );
     let shown = "v".repeat(64);
@@ -193,26 +193,26 @@ fn keys_and_values_have_length_and_character_limits() {
         Tag::new("k", "v".repeat(257)),
         ErrorKind::Validation,
         &format!(
-            "1 validation error detected: Value '{shown}' at 'tagValue' failed to satisfy constraint: Member must have length less than or equal to 256"
+            "1 validation error detected: Value '{shown}' at 'Tag.Value' failed to satisfy constraint: Member must have length less than or equal to 256"
         ),
     );
     assert_err(
         Tag::new("", "v"),
         ErrorKind::Validation,
-        "1 validation error detected: Value '' at 'tagKey' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        "1 validation error detected: Value '' at 'Tag.Key' failed to satisfy constraint: Member must have length greater than or equal to 1",
     );
     assert_err(
         Tag::new("a*b", "v"),
         ErrorKind::Validation,
         &format!(
-            "1 validation error detected: Value 'a*b' at 'tagKey' failed to satisfy constraint: {PATTERN}"
+            "1 validation error detected: Value 'a*b' at 'Tag.Key' failed to satisfy constraint: {PATTERN}"
         ),
     );
     assert_err(
         Tag::new("k", "semi;colon"),
         ErrorKind::Validation,
         &format!(
-            "1 validation error detected: Value 'semi;colon' at 'tagValue' failed to satisfy constraint: {PATTERN}"
+            "1 validation error detected: Value 'semi;colon' at 'Tag.Value' failed to satisfy constraint: {PATTERN}"
         ),
     );
 }

@@ -200,7 +200,7 @@ fn an_empty_description_clears_it() {
     assert!(Description::new("d".repeat(2048)).is_ok());
     let e = err(Description::new("d".repeat(2049)));
     assert_eq!(e.kind(), ErrorKind::Validation);
-    assert!(e.to_string().contains("at 'description'"), "{e}");
+    assert!(e.to_string().contains("at 'Description'"), "{e}");
 }
 
 #[test]

@@ -452,6 +452,6 @@ fn labels_are_1_to_256_characters() {
     for bad in [String::new(), "x".repeat(257)] {
         let e = err(StagingLabel::new(bad));
         assert_eq!(e.kind(), ErrorKind::Validation);
-        assert!(e.to_string().contains("at 'versionStage'"), "{e}");
+        assert!(e.to_string().contains("at 'VersionStage'"), "{e}");
     }
 }

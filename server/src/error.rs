@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 
 use axum::http::StatusCode;
-use strongroom::ErrorKind;
+use strongroom::{ErrorKind, Field};
 
 /// An error answered to the client as `{"__type": code, "Message": message}`.
 #[derive(Debug)]
@@ -81,7 +81,9 @@ impl From<strongroom::Error> for ApiError {
                 StatusCode::BAD_REQUEST
             },
             code: Cow::Borrowed(kind.aws_code()),
-            message: e.to_string(),
+            message: e
+                .violation()
+                .map_or_else(|| e.to_string(), |v| v.message_at(&member_path(v.field()))),
             detail: kind.is_fault().then(|| {
                 let mut chain = e.to_string();
                 let mut source = std::error::Error::source(&e);
@@ -94,6 +96,46 @@ impl From<strongroom::Error> for ApiError {
             }),
         }
     }
+}
+
+/// A request member as AWS's JSON protocol names it in a validation message: camel case, with
+/// `.member` for list elements and 1-based positions (`filters.2.member.key`).
+pub(crate) fn member_path(field: Field) -> Cow<'static, str> {
+    Cow::Borrowed(match field {
+        Field::Name => "name",
+        Field::SecretId => "secretId",
+        Field::SecretIdList => "secretIdList",
+        Field::Description => "description",
+        Field::KmsKeyId => "kmsKeyId",
+        Field::TagKey => "tagKey",
+        Field::TagValue => "tagValue",
+        Field::Region => "region",
+        Field::ClientRequestToken => "clientRequestToken",
+        Field::VersionId => "versionId",
+        Field::VersionStage => "versionStage",
+        Field::VersionStages => "versionStages",
+        Field::VersionStagesMember => "versionStages.member",
+        Field::MoveToVersionId => "moveToVersionId",
+        Field::RemoveFromVersionId => "removeFromVersionId",
+        Field::SecretString => "secretString",
+        Field::SecretBinary => "secretBinary",
+        Field::MaxResults => "maxResults",
+        Field::Filters => "filters",
+        Field::FilterKey { position } => {
+            return Cow::Owned(format!("filters.{position}.member.key"));
+        }
+        Field::FilterValues => "filters.member.values",
+        Field::FilterValue => "filters.member.values.member",
+        Field::SortBy => "sortBy",
+        Field::SortOrder => "sortOrder",
+        Field::PasswordLength => "passwordLength",
+        Field::ExcludeCharacters => "excludeCharacters",
+        Field::RotationLambdaArn => "rotationLambdaARN",
+        Field::AutomaticallyAfterDays => "rotationRules.automaticallyAfterDays",
+        Field::ScheduleExpression => "rotationRules.scheduleExpression",
+        // A member added to the engine after this list: its API name is the best spelling known.
+        other => return Cow::Owned(other.to_string()),
+    })
 }
 
 /// A settings file or credentials file that could not be used.

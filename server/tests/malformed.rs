@@ -145,6 +145,196 @@ async fn a_missing_required_member_is_a_validation_error() {
     );
 }
 
+/// Each member the engine validates, sent invalid: the message names it by AWS's JSON member path
+/// (the engine names it by the API's member name; the server spells the wire form).
+#[tokio::test]
+async fn a_validation_error_names_the_json_member_path() {
+    let server = TestServer::start().await;
+    create(&server, "s").await;
+    let token = "00000000-0000-4000-8000-000000000009";
+    let long = "a".repeat(2049);
+    let filters = |f: serde_json::Value| serde_json::json!({ "Filters": f });
+    let cases: Vec<(&str, serde_json::Value, &str)> = vec![
+        (
+            "CreateSecret",
+            serde_json::json!({"Name": "", "ClientRequestToken": token}),
+            "name",
+        ),
+        (
+            "DescribeSecret",
+            serde_json::json!({"SecretId": ""}),
+            "secretId",
+        ),
+        (
+            "BatchGetSecretValue",
+            serde_json::json!({"SecretIdList": []}),
+            "secretIdList",
+        ),
+        (
+            "CreateSecret",
+            serde_json::json!({"Name": "d", "Description": long, "ClientRequestToken": token}),
+            "description",
+        ),
+        (
+            "CreateSecret",
+            serde_json::json!({"Name": "k", "KmsKeyId": long, "ClientRequestToken": token}),
+            "kmsKeyId",
+        ),
+        (
+            "TagResource",
+            serde_json::json!({"SecretId": "s", "Tags": [{"Key": "", "Value": "v"}]}),
+            "tagKey",
+        ),
+        (
+            "TagResource",
+            serde_json::json!({"SecretId": "s", "Tags": [{"Key": "k", "Value": "a;b"}]}),
+            "tagValue",
+        ),
+        (
+            "PutSecretValue",
+            serde_json::json!({"SecretId": "s", "SecretString": "v", "ClientRequestToken": "short"}),
+            "clientRequestToken",
+        ),
+        (
+            "GetSecretValue",
+            serde_json::json!({"SecretId": "s", "VersionId": "short"}),
+            "versionId",
+        ),
+        (
+            "GetSecretValue",
+            serde_json::json!({"SecretId": "s", "VersionStage": ""}),
+            "versionStage",
+        ),
+        (
+            "PutSecretValue",
+            serde_json::json!({"SecretId": "s", "SecretString": "v", "ClientRequestToken": token, "VersionStages": []}),
+            "versionStages",
+        ),
+        (
+            "PutSecretValue",
+            serde_json::json!({"SecretId": "s", "SecretString": "v", "ClientRequestToken": token, "VersionStages": [""]}),
+            "versionStages.member",
+        ),
+        (
+            "UpdateSecretVersionStage",
+            serde_json::json!({"SecretId": "s", "VersionStage": "L", "MoveToVersionId": "short"}),
+            "moveToVersionId",
+        ),
+        (
+            "UpdateSecretVersionStage",
+            serde_json::json!({"SecretId": "s", "VersionStage": "L", "RemoveFromVersionId": "short"}),
+            "removeFromVersionId",
+        ),
+        (
+            "PutSecretValue",
+            serde_json::json!({"SecretId": "s", "SecretString": "x".repeat(65_537), "ClientRequestToken": token}),
+            "secretString",
+        ),
+        (
+            "ListSecrets",
+            serde_json::json!({"MaxResults": 0}),
+            "maxResults",
+        ),
+        (
+            "ListSecrets",
+            serde_json::json!({"MaxResults": 10_000_000_000_i64}),
+            "maxResults",
+        ),
+        (
+            "ListSecretVersionIds",
+            serde_json::json!({"SecretId": "s", "MaxResults": 101}),
+            "maxResults",
+        ),
+        (
+            "BatchGetSecretValue",
+            serde_json::json!({"Filters": [{"Key": "name", "Values": ["s"]}], "MaxResults": 21}),
+            "maxResults",
+        ),
+        (
+            "ListSecrets",
+            filters(
+                (0..11)
+                    .map(|_| serde_json::json!({"Key": "name", "Values": ["a"]}))
+                    .collect(),
+            ),
+            "filters",
+        ),
+        (
+            "ListSecrets",
+            filters(
+                serde_json::json!([{"Key": "name", "Values": ["a"]}, {"Key": "size", "Values": ["a"]}]),
+            ),
+            "filters.2.member.key",
+        ),
+        (
+            "ListSecrets",
+            filters(serde_json::json!([{"Key": "name", "Values": []}])),
+            "filters.member.values",
+        ),
+        (
+            "ListSecrets",
+            filters(serde_json::json!([{"Key": "name", "Values": ["a*b"]}])),
+            "filters.member.values.member",
+        ),
+        (
+            "ListSecrets",
+            serde_json::json!({"SortBy": "size"}),
+            "sortBy",
+        ),
+        (
+            "ListSecrets",
+            serde_json::json!({"SortOrder": "ASC"}),
+            "sortOrder",
+        ),
+        (
+            "GetRandomPassword",
+            serde_json::json!({"PasswordLength": 0}),
+            "passwordLength",
+        ),
+        (
+            "GetRandomPassword",
+            serde_json::json!({"ExcludeCharacters": "x".repeat(4097)}),
+            "excludeCharacters",
+        ),
+        (
+            "RotateSecret",
+            serde_json::json!({"SecretId": "s", "RotationLambdaARN": long, "ClientRequestToken": token}),
+            "rotationLambdaARN",
+        ),
+        (
+            "RotateSecret",
+            serde_json::json!({"SecretId": "s", "RotationRules": {"AutomaticallyAfterDays": 0}, "ClientRequestToken": token}),
+            "rotationRules.automaticallyAfterDays",
+        ),
+        (
+            "RotateSecret",
+            serde_json::json!({"SecretId": "s", "RotationRules": {"ScheduleExpression": "rate(1 h;)"}, "ClientRequestToken": token}),
+            "rotationRules.scheduleExpression",
+        ),
+    ];
+    for (operation, body, member) in cases {
+        let response = call_raw(&server, operation, &body.to_string()).await;
+        let message = response.message();
+        assert_eq!(
+            (response.status, response.json()["__type"].as_str()),
+            (400, Some("ValidationException")),
+            "{operation} {member}: {message}"
+        );
+        assert!(
+            message.starts_with("1 validation error detected: Value '")
+                && message.contains(&format!(
+                    "' at '{member}' failed to satisfy constraint: Member must "
+                )),
+            "{operation} {member}: {message}"
+        );
+        assert!(
+            !message.contains("xxxxxxxx"),
+            "a value was echoed: {message}"
+        );
+    }
+    assert_still_serving(&server).await;
+}
+
 #[tokio::test]
 async fn an_empty_body_is_an_empty_object() {
     let server = TestServer::start().await;

@@ -2,6 +2,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
+use crate::field::Field;
 
 const NAME_CHARS_MESSAGE: &str = "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!";
 
@@ -14,10 +15,10 @@ impl SecretName {
     pub fn new(name: impl Into<String>) -> Result<Self> {
         let name = name.into();
         if name.is_empty() {
-            return Err(Error::min_len(&name, "name", 1));
+            return Err(Error::min_len(&name, Field::Name, 1));
         }
         if name.len() > 512 {
-            return Err(Error::max_len(&super::shown(&name), "name", 512));
+            return Err(Error::max_len(&super::shown(&name), Field::Name, 512));
         }
         if !name.bytes().all(is_name_byte) {
             return Err(Error::validation(NAME_CHARS_MESSAGE));
@@ -77,7 +78,7 @@ impl Region {
         if !ok {
             return Err(Error::constraint(
                 &super::shown(&region),
-                "region",
+                Field::Region,
                 "Member must satisfy regular expression pattern: ^([a-z]+-)+\\d+$",
             ));
         }
@@ -239,10 +240,10 @@ impl SecretId {
     /// anything else must be a valid [`SecretName`].
     pub fn new(id: &str) -> Result<Self> {
         if id.is_empty() {
-            return Err(Error::min_len(id, "secretId", 1));
+            return Err(Error::min_len(id, Field::SecretId, 1));
         }
         if id.len() > 2048 {
-            return Err(Error::max_len(&super::shown(id), "secretId", 2048));
+            return Err(Error::max_len(&super::shown(id), Field::SecretId, 2048));
         }
         if !id.starts_with("arn:") {
             return SecretName::new(id).map(Self::Name);

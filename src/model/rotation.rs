@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::cron::{Cron, DAY_MS, HOUR_MS, to_ms};
 use crate::error::{Error, Result};
+use crate::field::Field;
 
 /// When a secret is rotated: validated `RotationRules` of the AWS API.
 ///
@@ -43,16 +44,8 @@ impl RotationRules {
                 ));
             }
             (Some(days), None) => {
-                if !(1..=1000).contains(&days) {
-                    return Err(Error::constraint(
-                        &days.to_string(),
-                        "rotationRules.automaticallyAfterDays",
-                        if days < 1 {
-                            "Member must have value greater than or equal to 1"
-                        } else {
-                            "Member must have value less than or equal to 1000"
-                        },
-                    ));
+                if let Some(e) = Error::out_of_range(days, Field::AutomaticallyAfterDays, 1, 1000) {
+                    return Err(e);
                 }
                 Schedule::AfterDays(u32::try_from(days).unwrap_or(1000))
             }
@@ -149,7 +142,7 @@ impl fmt::Display for ScheduleExpression {
 impl ScheduleExpression {
     /// Parses and validates a schedule expression.
     pub fn new(text: &str) -> Result<Self> {
-        const MEMBER: &str = "rotationRules.scheduleExpression";
+        const MEMBER: Field = Field::ScheduleExpression;
         if text.is_empty() || text.len() > 256 {
             return Err(if text.is_empty() {
                 Error::min_len(text, MEMBER, 1)

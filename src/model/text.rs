@@ -1,6 +1,7 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
+use crate::field::Field;
 
 /// A secret's description: at most 2,048 characters.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -11,7 +12,11 @@ impl Description {
     pub fn new(text: impl Into<String>) -> Result<Self> {
         let text = text.into();
         if text.chars().count() > 2048 {
-            return Err(Error::max_len(&super::shown(&text), "description", 2048));
+            return Err(Error::max_len(
+                &super::shown(&text),
+                Field::Description,
+                2048,
+            ));
         }
         Ok(Self(text))
     }
@@ -34,7 +39,7 @@ impl KmsKeyId {
     pub fn new(id: impl Into<String>) -> Result<Self> {
         let id = id.into();
         if id.chars().count() > 2048 {
-            return Err(Error::max_len(&super::shown(&id), "kmsKeyId", 2048));
+            return Err(Error::max_len(&super::shown(&id), Field::KmsKeyId, 2048));
         }
         Ok(Self(id))
     }
@@ -55,15 +60,15 @@ impl TagKey {
         let key = key.into();
         let len = key.chars().count();
         if len < 1 {
-            return Err(Error::min_len(&key, "tagKey", 1));
+            return Err(Error::min_len(&key, Field::TagKey, 1));
         }
         if len > 128 {
-            return Err(Error::max_len(&super::shown(&key), "tagKey", 128));
+            return Err(Error::max_len(&super::shown(&key), Field::TagKey, 128));
         }
         if !key.chars().all(is_tag_char) {
             return Err(Error::constraint(
                 &super::shown(&key),
-                "tagKey",
+                Field::TagKey,
                 "Member must satisfy regular expression pattern: ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$",
             ));
         }
@@ -105,12 +110,12 @@ impl Tag {
         let key = TagKey::new(key)?;
         let value = value.into();
         if value.chars().count() > 256 {
-            return Err(Error::max_len(&super::shown(&value), "tagValue", 256));
+            return Err(Error::max_len(&super::shown(&value), Field::TagValue, 256));
         }
         if !value.chars().all(is_tag_char) {
             return Err(Error::constraint(
                 &super::shown(&value),
-                "tagValue",
+                Field::TagValue,
                 "Member must satisfy regular expression pattern: ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$",
             ));
         }

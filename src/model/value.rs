@@ -3,6 +3,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::field::Field;
 
 /// The largest secret value, in bytes (UTF-8 bytes for a string).
 pub(crate) const MAX_SECRET_BYTES: usize = 65_536;
@@ -25,14 +26,14 @@ impl SecretValue {
     /// A text value (`SecretString`).
     pub fn string(text: impl Into<String>) -> Result<Self> {
         let text = Zeroizing::new(text.into());
-        check_len(text.len(), "secretString")?;
+        check_len(text.len(), Field::SecretString)?;
         Ok(Self(Inner::Text(text)))
     }
 
     /// A binary value (`SecretBinary`).
     pub fn binary(bytes: impl Into<Vec<u8>>) -> Result<Self> {
         let bytes = Zeroizing::new(bytes.into());
-        check_len(bytes.len(), "secretBinary")?;
+        check_len(bytes.len(), Field::SecretBinary)?;
         Ok(Self(Inner::Binary(bytes)))
     }
 
@@ -92,13 +93,13 @@ impl SecretValue {
     }
 }
 
-fn check_len(len: usize, member: &str) -> Result<()> {
+fn check_len(len: usize, field: Field) -> Result<()> {
     // The value is never echoed: it is secret.
     if len == 0 {
-        return Err(Error::min_len("***", member, 1));
+        return Err(Error::min_len("***", field, 1));
     }
     if len > MAX_SECRET_BYTES {
-        return Err(Error::max_len("***", member, MAX_SECRET_BYTES));
+        return Err(Error::max_len("***", field, MAX_SECRET_BYTES));
     }
     Ok(())
 }

@@ -3,31 +3,32 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
+use crate::field::Field;
 
 /// A version id, which is the `ClientRequestToken` of the write that created it: 32..=64 characters.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VersionId(String);
 
 impl VersionId {
-    /// Validates `id` as a `versionId`.
+    /// Validates `id` as a `VersionId`.
     pub fn new(id: impl Into<String>) -> Result<Self> {
-        Self::for_member(id, "versionId")
+        Self::for_field(id, Field::VersionId)
     }
 
-    /// Validates `id`, naming `member` (for example `clientRequestToken`) in the error.
-    pub fn for_member(id: impl Into<String>, member: &str) -> Result<Self> {
+    /// Validates `id`, naming `field` (for example [`Field::ClientRequestToken`]) in the error.
+    pub fn for_field(id: impl Into<String>, field: Field) -> Result<Self> {
         let id = id.into();
         let len = id.chars().count();
         if len < 32 {
-            return Err(Error::min_len(&super::shown(&id), member, 32));
+            return Err(Error::min_len(&super::shown(&id), field, 32));
         }
         if len > 64 {
-            return Err(Error::max_len(&super::shown(&id), member, 64));
+            return Err(Error::max_len(&super::shown(&id), field, 64));
         }
         if id.chars().any(char::is_control) {
             return Err(Error::constraint(
                 &super::shown(&id).escape_default().to_string(),
-                member,
+                field,
                 "Member must not contain control characters",
             ));
         }
@@ -86,20 +87,20 @@ impl StagingLabel {
     /// `AWSPENDING`: the version a rotation is preparing.
     pub const PENDING: Self = Self(Cow::Borrowed("AWSPENDING"));
 
-    /// Validates `label` as a `versionStage`.
+    /// Validates `label` as a `VersionStage`.
     pub fn new(label: impl Into<String>) -> Result<Self> {
-        Self::for_member(label, "versionStage")
+        Self::for_field(label, Field::VersionStage)
     }
 
-    /// Validates `label`, naming `member` in the error.
-    pub fn for_member(label: impl Into<String>, member: &str) -> Result<Self> {
+    /// Validates `label`, naming `field` in the error.
+    pub fn for_field(label: impl Into<String>, field: Field) -> Result<Self> {
         let label = label.into();
         let len = label.chars().count();
         if len < 1 {
-            return Err(Error::min_len(&label, member, 1));
+            return Err(Error::min_len(&label, field, 1));
         }
         if len > 256 {
-            return Err(Error::max_len(&super::shown(&label), member, 256));
+            return Err(Error::max_len(&super::shown(&label), field, 256));
         }
         Ok(Self(Cow::Owned(label)))
     }
@@ -136,9 +137,10 @@ mod tests {
     fn version_ids_are_32_to_64_chars() {
         assert!(VersionId::new("a".repeat(32)).is_ok());
         assert!(VersionId::new("a".repeat(64)).is_ok());
-        let e = VersionId::for_member("a".repeat(31), "clientRequestToken").unwrap_err();
+        let e = VersionId::for_field("a".repeat(31), Field::ClientRequestToken).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Validation);
-        assert!(e.to_string().contains("'clientRequestToken'"));
+        assert!(e.to_string().contains("'ClientRequestToken'"));
+        assert_eq!(e.violation().unwrap().field(), Field::ClientRequestToken);
         assert!(VersionId::new("a".repeat(65)).is_err());
         assert!(VersionId::new(format!("{}\n", "a".repeat(40))).is_err());
     }

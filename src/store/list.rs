@@ -5,10 +5,12 @@ use std::cmp::Ordering;
 use serde::Serialize;
 
 use super::Session;
+use super::filter::{Filter, FilterKey, SortBy, SortOrder};
 use super::paging::{decode_token, encode_token, page_size};
 use super::record::access_key;
-use super::types::{Filter, FilterKey, ListSecretsInput, ListSecretsOutput, SortBy, SortOrder};
+use super::types::{ListSecretsInput, ListSecretsOutput};
 use crate::error::{Error, Result};
+use crate::field::Field;
 use crate::storage::{self, Keyspace, SecretKey, SecretRecord};
 
 const LIST_TOKEN: u8 = b'L';
@@ -68,11 +70,11 @@ impl Session {
     /// deletion unless asked. Strongly consistent: a committed change is listed at once.
     pub fn list_secrets(&self, input: ListSecretsInput) -> Result<ListSecretsOutput> {
         self.healthy()?;
-        let page = page_size(input.max_results, 100, "maxResults")?;
+        let page = page_size(input.max_results, ListSecretsInput::MAX_RESULTS)?;
         if input.filters.len() > 10 {
             return Err(Error::max_len(
                 &format!("[{} filters]", input.filters.len()),
-                "filters",
+                Field::Filters,
                 10,
             ));
         }

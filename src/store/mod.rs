@@ -3,6 +3,7 @@
 mod access;
 mod builder;
 mod driver;
+mod filter;
 mod lifecycle;
 mod list;
 mod paging;
@@ -31,6 +32,8 @@ use crate::versions::VersionLimits;
 
 pub use builder::StoreBuilder;
 pub use driver::{DriveOutcome, DueReport, RetryPolicy, RotationStatus};
+pub use filter::{Filter, FilterKey, SortBy, SortOrder};
+pub use paging::check_max_results;
 pub use rotator::{RotationStep, Rotator, StepError, StepInterrupted, StepRotator, finish_secret};
 pub use types::*;
 

@@ -4,26 +4,22 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
+use crate::field::Field;
 use crate::storage;
 
-/// The page size a caller asked for (`max_results`, default `max`), checked against 1..=`max`
-/// and named `member` in the error.
-pub(crate) fn page_size(max_results: Option<u32>, max: u32, member: &str) -> Result<usize> {
-    let n = max_results.unwrap_or(max);
-    if n < 1 {
-        return Err(Error::constraint(
-            &n.to_string(),
-            member,
-            "Member must have value greater than or equal to 1",
-        ));
+/// Checks a page size a caller asked for against `1..=max`: AWS's rule for every `MaxResults`
+/// (`max` is the operation's, for example [`crate::ListSecretsInput::MAX_RESULTS`]). A protocol
+/// that reads wider integers checks them here before narrowing them.
+pub fn check_max_results(n: i64, max: u32) -> Result<u32> {
+    match Error::out_of_range(n, Field::MaxResults, 1, i64::from(max)) {
+        Some(e) => Err(e),
+        None => Ok(u32::try_from(n).unwrap_or(max)),
     }
-    if n > max {
-        return Err(Error::constraint(
-            &n.to_string(),
-            member,
-            &format!("Member must have value less than or equal to {max}"),
-        ));
-    }
+}
+
+/// The page size of a request (`max_results`, default `max`), checked by [`check_max_results`].
+pub(crate) fn page_size(max_results: Option<u32>, max: u32) -> Result<usize> {
+    let n = check_max_results(i64::from(max_results.unwrap_or(max)), max)?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 

@@ -8,6 +8,7 @@ use super::record::{arn_of, labels_of, name_of};
 use super::types::*;
 use crate::clock;
 use crate::error::{Error, Result};
+use crate::field::Field;
 use crate::model::{SecretId, StagingLabel, Tag, VersionId};
 use crate::storage::{self, Keyspace, SecretRecord, ValueRecord, VersionMeta};
 use crate::versions::CURRENT;
@@ -107,16 +108,17 @@ impl Session {
                 secret_id: shown,
                 kind: e.kind(),
                 message: e.to_string(),
+                violation: e.violation().cloned(),
             }),
         };
         if let Some(ids) = &input.secret_ids {
             if ids.is_empty() {
-                return Err(Error::min_len("[]", "secretIdList", 1));
+                return Err(Error::min_len("[]", Field::SecretIdList, 1));
             }
             if ids.len() > 20 {
                 return Err(Error::max_len(
                     &format!("[{} ids]", ids.len()),
-                    "secretIdList",
+                    Field::SecretIdList,
                     20,
                 ));
             }
@@ -126,7 +128,7 @@ impl Session {
                 record(id.clone(), result);
             }
         } else if let Some(filters) = &input.filters {
-            let page = page_size(input.max_results, 20, "maxResults")?;
+            let page = page_size(input.max_results, BatchGetSecretValueInput::MAX_RESULTS)?;
             let listed = self.list_secrets(ListSecretsInput {
                 include_planned_deletion: false,
                 max_results: u32::try_from(page).ok(),
@@ -211,7 +213,7 @@ impl Session {
         &self,
         input: ListSecretVersionIdsInput,
     ) -> Result<ListSecretVersionIdsOutput> {
-        let page = page_size(input.max_results, 100, "maxResults")?;
+        let page = page_size(input.max_results, ListSecretVersionIdsInput::MAX_RESULTS)?;
         let after: Option<u64> = match &input.next_token {
             Some(t) => Some(decode_token(VERSIONS_TOKEN, t)?),
             None => None,

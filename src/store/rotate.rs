@@ -11,6 +11,7 @@ use super::schedule::{next_after, rules_to_stored};
 use super::types::*;
 use super::{Found, SecretStore, Session};
 use crate::error::{Error, Result};
+use crate::field::Field;
 use crate::model::{SecretId, VersionId};
 use crate::storage::{Keyspace, RotationConfig, RotationProgress, SecretRecord};
 use crate::versions::{self, CURRENT, PENDING};
@@ -93,7 +94,7 @@ impl Session {
         {
             return Err(Error::max_len(
                 &crate::model::shown(a),
-                "rotationLambdaARN",
+                Field::RotationLambdaArn,
                 MAX_LAMBDA_ARN,
             ));
         }

@@ -3,11 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use std::str::FromStr;
-
-use serde::Serialize;
-
-use crate::error::{Error, ErrorKind, Result};
+use super::filter::{Filter, SortBy, SortOrder};
+use crate::error::{ErrorKind, Violation};
 use crate::model::{
     Arn, Description, KmsKeyId, RotationRules, SecretId, SecretName, SecretValue, StagingLabel,
     Tag, VersionId,
@@ -285,6 +282,9 @@ pub struct BatchGetSecretValueInput {
 }
 
 impl BatchGetSecretValueInput {
+    /// The largest page, and the default.
+    pub const MAX_RESULTS: u32 = 20;
+
     /// Reads the secrets named in `ids` (names or ARNs, as given).
     pub fn for_ids(ids: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
@@ -312,6 +312,8 @@ pub struct ApiErrorEntry {
     pub kind: ErrorKind,
     /// The message.
     pub message: String,
+    /// For a validation error about one member (the id), what a protocol needs to respell it.
+    pub violation: Option<Violation>,
 }
 
 /// Output of `batch_get_secret_value`.
@@ -381,6 +383,11 @@ pub struct ListSecretsInput {
     pub sort_order: SortOrder,
 }
 
+impl ListSecretsInput {
+    /// The largest page, and the default.
+    pub const MAX_RESULTS: u32 = 100;
+}
+
 /// Output of `list_secrets`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -406,6 +413,9 @@ pub struct ListSecretVersionIdsInput {
 }
 
 impl ListSecretVersionIdsInput {
+    /// The largest page, and the default.
+    pub const MAX_RESULTS: u32 = 100;
+
     /// Lists the labelled versions of `secret_id`.
     pub fn new(secret_id: impl Into<SecretId>) -> Self {
         Self {
@@ -651,181 +661,5 @@ impl Default for GetRandomPasswordInput {
             include_space: false,
             require_each_included_type: true,
         }
-    }
-}
-
-/// What a [`Filter`] looks at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum FilterKey {
-    /// The description: case-insensitive prefix of the description or of any word in it.
-    Description,
-    /// The name: case-sensitive prefix.
-    Name,
-    /// Any tag key: case-sensitive prefix.
-    TagKey,
-    /// Any tag value: case-sensitive prefix.
-    TagValue,
-    /// The secret's primary region: case-sensitive prefix.
-    PrimaryRegion,
-    /// The owning service of a managed secret. Strongroom has no managed secrets, so this matches none.
-    OwningService,
-    /// Every word of the value must prefix (case-insensitively) the name, a word of the description, a tag key or a tag value.
-    All,
-}
-
-impl FilterKey {
-    /// The AWS spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Description => "description",
-            Self::Name => "name",
-            Self::TagKey => "tag-key",
-            Self::TagValue => "tag-value",
-            Self::PrimaryRegion => "primary-region",
-            Self::OwningService => "owning-service",
-            Self::All => "all",
-        }
-    }
-
-    /// Parses the AWS spelling; `index` (1-based) names the filter in a validation error.
-    pub fn parse(s: &str, index: usize) -> Result<Self> {
-        Ok(match s {
-            "description" => Self::Description,
-            "name" => Self::Name,
-            "tag-key" => Self::TagKey,
-            "tag-value" => Self::TagValue,
-            "primary-region" => Self::PrimaryRegion,
-            "owning-service" => Self::OwningService,
-            "all" => Self::All,
-            other => {
-                return Err(Error::constraint(
-                    &crate::model::shown(other),
-                    &format!("filters.{index}.member.key"),
-                    "Member must satisfy enum value set: [all, name, tag-key, description, tag-value, primary-region, owning-service]",
-                ));
-            }
-        })
-    }
-}
-
-impl FromStr for FilterKey {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Self::parse(s, 1)
-    }
-}
-
-/// One `ListSecrets` filter: a key and 1..=10 values; a value starting with `!` is negated.
-/// A secret matches a filter when it matches any of its values.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Filter {
-    key: FilterKey,
-    values: Vec<String>,
-}
-
-impl Filter {
-    /// Validates a filter: 1..=10 values of at most 512 characters from `[a-zA-Z0-9 :_@/+=.\-!]`.
-    pub fn new(key: FilterKey, values: Vec<String>) -> Result<Self> {
-        if values.is_empty() {
-            return Err(Error::min_len("[]", "filters.member.values", 1));
-        }
-        if values.len() > 10 {
-            return Err(Error::max_len(
-                &format!("[{} values]", values.len()),
-                "filters.member.values",
-                10,
-            ));
-        }
-        for v in &values {
-            let ok_char = |c: char| c.is_ascii_alphanumeric() || " :_@/+=.-!".contains(c);
-            if v.chars().count() > 512 {
-                return Err(Error::max_len(
-                    &crate::model::shown(v),
-                    "filters.member.values.member",
-                    512,
-                ));
-            }
-            if !v.chars().all(ok_char) {
-                return Err(Error::constraint(
-                    &crate::model::shown(v),
-                    "filters.member.values.member",
-                    "Member must satisfy regular expression pattern: ^\\!?[a-zA-Z0-9 :_@\\/\\+\\=\\.\\-\\!]*$",
-                ));
-            }
-        }
-        Ok(Self { key, values })
-    }
-
-    /// The key.
-    pub fn key(&self) -> FilterKey {
-        self.key
-    }
-
-    /// The values.
-    pub fn values(&self) -> &[String] {
-        &self.values
-    }
-}
-
-/// The order of `list_secrets`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub enum SortBy {
-    /// Creation time (the default).
-    #[default]
-    CreatedDate,
-    /// Last-accessed day (never-read secrets sort as oldest).
-    LastAccessedDate,
-    /// Last change.
-    LastChangedDate,
-    /// Name.
-    Name,
-}
-
-impl FromStr for SortBy {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "created-date" => Self::CreatedDate,
-            "last-accessed-date" => Self::LastAccessedDate,
-            "last-changed-date" => Self::LastChangedDate,
-            "name" => Self::Name,
-            other => {
-                return Err(Error::constraint(
-                    &crate::model::shown(other),
-                    "sortBy",
-                    "Member must satisfy enum value set: [created-date, last-accessed-date, last-changed-date, name]",
-                ));
-            }
-        })
-    }
-}
-
-/// Ascending or descending.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub enum SortOrder {
-    /// Oldest (or A) first.
-    Asc,
-    /// Newest (or Z) first: the default.
-    #[default]
-    Desc,
-}
-
-impl FromStr for SortOrder {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "asc" => Self::Asc,
-            "desc" => Self::Desc,
-            other => {
-                return Err(Error::constraint(
-                    &crate::model::shown(other),
-                    "sortOrder",
-                    "Member must satisfy enum value set: [asc, desc]",
-                ));
-            }
-        })
     }
 }

@@ -11,6 +11,7 @@ use super::record::{
 use super::schedule::next_after;
 use super::types::*;
 use crate::error::{Error, Result};
+use crate::field::Field;
 use crate::model::{Arn, SecretValue, StagingLabel, VersionId};
 use crate::storage::{self, Commit, Keyspace, SecretKey, SecretRecord};
 use crate::versions::{self, CURRENT};
@@ -20,12 +21,12 @@ fn stage_set(stages: Option<&Vec<StagingLabel>>) -> Result<BTreeSet<String>> {
         return Ok(BTreeSet::from([CURRENT.to_owned()]));
     };
     if stages.is_empty() {
-        return Err(Error::min_len("[]", "versionStages", 1));
+        return Err(Error::min_len("[]", Field::VersionStages, 1));
     }
     if stages.len() > versions::MAX_LABELS {
         return Err(Error::max_len(
             &format!("[{} labels]", stages.len()),
-            "versionStages",
+            Field::VersionStages,
             versions::MAX_LABELS,
         ));
     }

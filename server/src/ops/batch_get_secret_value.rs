@@ -1,12 +1,14 @@
 //! `BatchGetSecretValue`.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use strongroom::BatchGetSecretValueInput;
 
 use super::get_secret_value::ValueResponse;
 use super::list_secrets::{FilterJson, filters};
 use super::{Call, max_results, parse, respond};
-use crate::error::ApiError;
+use crate::error::{ApiError, member_path};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -22,7 +24,7 @@ struct Request {
 struct ErrorOut<'a> {
     secret_id: &'a str,
     error_code: &'a str,
-    message: &'a str,
+    message: Cow<'a, str>,
 }
 
 #[derive(Serialize)]
@@ -45,7 +47,7 @@ pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
         (Some(ids), None) => BatchGetSecretValueInput::for_ids(ids),
         (None, None) => BatchGetSecretValueInput::default(),
     };
-    input.max_results = max_results(req.max_results, 20)?;
+    input.max_results = max_results(req.max_results, BatchGetSecretValueInput::MAX_RESULTS)?;
     input.next_token = req.next_token;
     let out = call.session.batch_get_secret_value(input)?;
     respond(&Response {
@@ -56,7 +58,12 @@ pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
             .map(|e| ErrorOut {
                 secret_id: &e.secret_id,
                 error_code: e.kind.aws_code(),
-                message: &e.message,
+                message: e
+                    .violation
+                    .as_ref()
+                    .map_or(Cow::Borrowed(e.message.as_str()), |v| {
+                        Cow::Owned(v.message_at(&member_path(v.field())))
+                    }),
             })
             .collect(),
         next_token: out.next_token.as_deref(),

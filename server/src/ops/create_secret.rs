@@ -1,7 +1,7 @@
 //! `CreateSecret`.
 
 use serde::Deserialize;
-use strongroom::{CreateSecretInput, Description, KmsKeyId, SecretName};
+use strongroom::{CreateSecretInput, Description, Field, KmsKeyId, SecretName};
 
 use super::{
     Blob, Call, SecretRefOut, SecretText, TagJson, parse, required, respond, secret_value, tags,
@@ -32,7 +32,7 @@ pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
         ));
     }
     let mut input = CreateSecretInput::new(SecretName::new(name)?);
-    if let Some(token) = version_id(req.client_request_token, "clientRequestToken")? {
+    if let Some(token) = version_id(req.client_request_token, Field::ClientRequestToken)? {
         input = input.client_request_token(token);
     }
     if let Some(d) = req.description {

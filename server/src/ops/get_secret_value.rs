@@ -1,7 +1,7 @@
 //! `GetSecretValue`.
 
 use serde::{Deserialize, Serialize};
-use strongroom::{GetSecretValueInput, GetSecretValueOutput, StagingLabel};
+use strongroom::{Field, GetSecretValueInput, GetSecretValueOutput, StagingLabel};
 
 use super::{Call, ValueOut, epoch, label, parse, respond, secret_id, version_id};
 use crate::error::ApiError;
@@ -48,10 +48,10 @@ impl<'a> ValueResponse<'a> {
 pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let req: Request = parse(body)?;
     let mut input = GetSecretValueInput::new(secret_id(call, req.secret_id)?);
-    if let Some(v) = version_id(req.version_id, "versionId")? {
+    if let Some(v) = version_id(req.version_id, Field::VersionId)? {
         input = input.version_id(v);
     }
-    if let Some(l) = label(req.version_stage, "versionStage")? {
+    if let Some(l) = label(req.version_stage, Field::VersionStage)? {
         input = input.version_stage(l);
     }
     let out = call.session.get_secret_value(input)?;

@@ -42,7 +42,7 @@ struct Response<'a> {
 pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let req: Request = parse(body)?;
     let mut input = ListSecretVersionIdsInput::new(secret_id(call, req.secret_id)?);
-    input.max_results = max_results(req.max_results, 100)?;
+    input.max_results = max_results(req.max_results, ListSecretVersionIdsInput::MAX_RESULTS)?;
     input.next_token = req.next_token;
     input.include_deprecated = req.include_deprecated.unwrap_or(false);
     let out = call.session.list_secret_version_ids(input)?;

@@ -50,7 +50,7 @@ pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let req: Request = parse(body)?;
     let mut input = ListSecretsInput::default();
     input.include_planned_deletion = req.include_planned_deletion.unwrap_or(false);
-    input.max_results = max_results(req.max_results, 100)?;
+    input.max_results = max_results(req.max_results, ListSecretsInput::MAX_RESULTS)?;
     input.next_token = req.next_token;
     input.filters = filters(req.filters.unwrap_or_default())?;
     if let Some(s) = req.sort_by {

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
-use strongroom::{SecretId, SecretValue, Session, StagingLabel, Tag, VersionId};
+use strongroom::{Field, SecretId, SecretValue, Session, StagingLabel, Tag, VersionId};
 use tokio::sync::Notify;
 use zeroize::Zeroizing;
 
@@ -137,15 +137,15 @@ pub(crate) fn secret_id(call: &mut Call, raw: Option<String>) -> Result<SecretId
 }
 
 /// An optional version id member (`ClientRequestToken`, `VersionId`, ...).
-pub(crate) fn version_id(raw: Option<String>, member: &str) -> Result<Option<VersionId>, ApiError> {
-    raw.map(|v| VersionId::for_member(v, member))
+pub(crate) fn version_id(raw: Option<String>, field: Field) -> Result<Option<VersionId>, ApiError> {
+    raw.map(|v| VersionId::for_field(v, field))
         .transpose()
         .map_err(ApiError::from)
 }
 
 /// An optional staging label member.
-pub(crate) fn label(raw: Option<String>, member: &str) -> Result<Option<StagingLabel>, ApiError> {
-    raw.map(|v| StagingLabel::for_member(v, member))
+pub(crate) fn label(raw: Option<String>, field: Field) -> Result<Option<StagingLabel>, ApiError> {
+    raw.map(|v| StagingLabel::for_field(v, field))
         .transpose()
         .map_err(ApiError::from)
 }
@@ -267,20 +267,9 @@ pub(crate) struct SecretRefOut<'a> {
     pub(crate) version_id: Option<&'a str>,
 }
 
-/// A `MaxResults` member: `1..=max`.
+/// A `MaxResults` member: `1..=max`, checked by the engine's rule before it is narrowed.
 pub(crate) fn max_results(raw: Option<i64>, max: u32) -> Result<Option<u32>, ApiError> {
-    let Some(n) = raw else { return Ok(None) };
-    let constraint = if n < 1 {
-        "Member must have value greater than or equal to 1".to_owned()
-    } else if n > i64::from(max) {
-        format!("Member must have value less than or equal to {max}")
-    } else {
-        return Ok(u32::try_from(n).ok());
-    };
-    Err(ApiError::client(
-        "ValidationException",
-        format!(
-            "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: {constraint}"
-        ),
-    ))
+    raw.map(|n| strongroom::check_max_results(n, max))
+        .transpose()
+        .map_err(ApiError::from)
 }

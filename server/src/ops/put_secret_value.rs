@@ -1,7 +1,7 @@
 //! `PutSecretValue`.
 
 use serde::{Deserialize, Serialize};
-use strongroom::{PutSecretValueInput, StagingLabel};
+use strongroom::{Field, PutSecretValueInput, StagingLabel};
 
 use super::{Blob, Call, SecretText, parse, respond, secret_id, secret_value, version_id};
 use crate::error::ApiError;
@@ -33,13 +33,13 @@ pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
         ApiError::invalid_request("You must provide either SecretString or SecretBinary.")
     })?;
     let mut input = PutSecretValueInput::new(id, value);
-    if let Some(token) = version_id(req.client_request_token, "clientRequestToken")? {
+    if let Some(token) = version_id(req.client_request_token, Field::ClientRequestToken)? {
         input = input.client_request_token(token);
     }
     if let Some(stages) = req.version_stages {
         let labels = stages
             .into_iter()
-            .map(|l| StagingLabel::for_member(l, "versionStages.member"))
+            .map(|l| StagingLabel::for_field(l, Field::VersionStagesMember))
             .collect::<strongroom::Result<Vec<_>>>()?;
         input = input.version_stages(labels);
     }

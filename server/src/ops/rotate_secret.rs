@@ -6,7 +6,7 @@
 //! refused as AWS refuses a function it cannot invoke (`AccessDeniedException`), saving nothing.
 
 use serde::Deserialize;
-use strongroom::{RotateSecretInput, RotationRules};
+use strongroom::{Field, RotateSecretInput, RotationRules};
 
 use super::{Call, SecretRefOut, parse, respond, secret_id, version_id};
 use crate::error::ApiError;
@@ -33,7 +33,7 @@ struct RulesJson {
 pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let req: Request = parse(body)?;
     let id = secret_id(call, req.secret_id)?;
-    let token = version_id(req.client_request_token, "clientRequestToken")?;
+    let token = version_id(req.client_request_token, Field::ClientRequestToken)?;
     let rules = req
         .rotation_rules
         .map(|r| {

@@ -1,7 +1,7 @@
 //! `UpdateSecret`.
 
 use serde::Deserialize;
-use strongroom::{Description, KmsKeyId, UpdateSecretInput};
+use strongroom::{Description, Field, KmsKeyId, UpdateSecretInput};
 
 use super::{
     Blob, Call, SecretRefOut, SecretText, parse, respond, secret_id, secret_value, version_id,
@@ -22,7 +22,7 @@ struct Request {
 pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let req: Request = parse(body)?;
     let mut input = UpdateSecretInput::new(secret_id(call, req.secret_id)?);
-    if let Some(token) = version_id(req.client_request_token, "clientRequestToken")? {
+    if let Some(token) = version_id(req.client_request_token, Field::ClientRequestToken)? {
         input = input.client_request_token(token);
     }
     if let Some(d) = req.description {

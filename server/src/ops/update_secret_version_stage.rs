@@ -1,7 +1,7 @@
 //! `UpdateSecretVersionStage`.
 
 use serde::Deserialize;
-use strongroom::UpdateSecretVersionStageInput;
+use strongroom::{Field, UpdateSecretVersionStageInput};
 
 use super::{Call, SecretRefOut, label, parse, required, respond, secret_id, version_id};
 use crate::error::ApiError;
@@ -18,12 +18,15 @@ struct Request {
 pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let req: Request = parse(body)?;
     let id = secret_id(call, req.secret_id)?;
-    let stage = required(label(req.version_stage, "versionStage")?, "versionStage")?;
+    let stage = required(
+        label(req.version_stage, Field::VersionStage)?,
+        "versionStage",
+    )?;
     let mut input = UpdateSecretVersionStageInput::new(id, stage);
-    if let Some(v) = version_id(req.move_to_version_id, "moveToVersionId")? {
+    if let Some(v) = version_id(req.move_to_version_id, Field::MoveToVersionId)? {
         input = input.move_to(v);
     }
-    if let Some(v) = version_id(req.remove_from_version_id, "removeFromVersionId")? {
+    if let Some(v) = version_id(req.remove_from_version_id, Field::RemoveFromVersionId)? {
         input = input.remove_from(v);
     }
     let out = call.session.update_secret_version_stage(input)?;
