@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::crypto::ProviderError;
+use crate::crypto::{KeyId, ProviderError};
 use crate::field::Field;
 use crate::storage::{DecodeError, StorageError};
 
@@ -142,6 +142,19 @@ pub enum Error {
     /// A stored record could not be decoded.
     #[error("a stored record is corrupt")]
     Corrupt(#[source] DecodeError),
+    /// The store's values are wrapped under master keys the key provider does not hold (a key
+    /// file that is missing, or another store's): the store refuses to open rather than write
+    /// under a second key.
+    #[error(
+        "the store's data keys are wrapped under master key {}, which the key provider does not hold (it holds {current}): restore the key file that holds it",
+        expected.iter().map(KeyId::as_str).collect::<Vec<_>>().join(" or ")
+    )]
+    UnknownMasterKey {
+        /// The key ids the store's data is wrapped under.
+        expected: Vec<KeyId>,
+        /// The provider's current key id.
+        current: KeyId,
+    },
     /// An earlier commit failed to become durable; the store refuses writes until it is reopened.
     #[error("the store refuses writes after a failed commit; reopen it")]
     Poisoned,
@@ -165,9 +178,11 @@ impl Error {
             Self::InvalidNextToken => ErrorKind::InvalidNextToken,
             Self::DecryptionFailure => ErrorKind::DecryptionFailure,
             Self::EncryptionFailure(_) => ErrorKind::EncryptionFailure,
-            Self::KeyProvider(_) | Self::Storage(_) | Self::Corrupt(_) | Self::Poisoned => {
-                ErrorKind::InternalServiceError
-            }
+            Self::KeyProvider(_)
+            | Self::Storage(_)
+            | Self::Corrupt(_)
+            | Self::Poisoned
+            | Self::UnknownMasterKey { .. } => ErrorKind::InternalServiceError,
             Self::Shared(e) => e.kind(),
         }
     }

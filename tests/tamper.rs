@@ -1,5 +1,6 @@
 //! Tampering with stored bytes, moving a value record to another secret, version or store, or
-//! opening with the wrong master key gives a clear error: never a panic, never wrong plaintext.
+//! opening with a master key the store was not written under gives a clear error: never a panic,
+//! never wrong plaintext, never a second key mixed into one store.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -178,28 +179,147 @@ fn records_copied_into_another_store_do_not_open() {
     );
 }
 
+/// Every record of the store, to show that a refused open wrote nothing.
+fn all_records(path: &std::path::Path) -> Vec<(Keyspace, Vec<u8>, Vec<u8>)> {
+    let b = SledBackend::open(path).unwrap();
+    let mut out = Vec::new();
+    for ks in [
+        Keyspace::Meta,
+        Keyspace::Secrets,
+        Keyspace::Values,
+        Keyspace::Accessed,
+    ] {
+        for (k, v) in b.scan_prefix(ks, b"").unwrap() {
+            out.push((ks, k, v));
+        }
+    }
+    out
+}
+
 #[test]
-fn the_wrong_master_key_is_a_decryption_failure() {
+fn a_store_refuses_a_key_provider_without_its_master_key() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    let right = LocalKeyProvider::open(dir.path().join("right.key")).unwrap();
+    let right_id = right.current_key_id();
     {
-        let p = LocalKeyProvider::open(dir.path().join("right.key")).unwrap();
-        let store = SecretStore::builder(&data, Arc::new(p)).open().unwrap();
+        let store = SecretStore::builder(&data, Arc::new(right)).open().unwrap();
         create(&store.as_system(), "a", "v");
     }
+    assert_eq!(
+        SecretStore::master_key_ids(&data).unwrap(),
+        vec![right_id.clone()]
+    );
+    let before = all_records(&data);
+    // A fresh key file where the old one was deleted, another store's key, a test key.
     for provider in [
-        Arc::new(LocalKeyProvider::open(dir.path().join("wrong.key")).unwrap())
+        Arc::new(LocalKeyProvider::open(dir.path().join("fresh.key")).unwrap())
             as Arc<dyn KeyProvider>,
         Arc::new(InsecureTestKeyProvider::new(9)),
     ] {
-        let store = SecretStore::builder(&data, provider).open().unwrap();
-        let e = read(&store, "a").unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::DecryptionFailure, "{e:?}");
-        drop(store);
+        let current = provider.current_key_id();
+        let e = SecretStore::builder(&data, provider).open().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InternalServiceError, "{e:?}");
+        let message = e.to_string();
+        assert!(message.contains(right_id.as_str()), "{message}");
+        assert!(message.contains(current.as_str()), "{message}");
+        assert!(
+            matches!(e, strongroom::Error::UnknownMasterKey { .. }),
+            "{e:?}"
+        );
+        assert_eq!(all_records(&data), before, "a refused open wrote nothing");
     }
     let p = LocalKeyProvider::open(dir.path().join("right.key")).unwrap();
     let store = SecretStore::builder(&data, Arc::new(p)).open().unwrap();
     assert_eq!(read(&store, "a").unwrap(), "v");
+}
+
+#[test]
+fn a_new_key_with_the_old_one_kept_for_unwrapping_is_accepted_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let old = LocalKeyProvider::open(dir.path().join("old.key")).unwrap();
+    let old_id = old.current_key_id();
+    {
+        let store = SecretStore::builder(&data, Arc::new(old)).open().unwrap();
+        create(&store.as_system(), "a", "v");
+    }
+    let new = LocalKeyProvider::open(dir.path().join("new.key"))
+        .unwrap()
+        .with_previous_key_file(dir.path().join("old.key"))
+        .unwrap();
+    let new_id = new.current_key_id();
+    {
+        let store = SecretStore::builder(&data, Arc::new(new)).open().unwrap();
+        assert_eq!(read(&store, "a").unwrap(), "v");
+        create(&store.as_system(), "b", "w");
+    }
+    assert_eq!(
+        SecretStore::master_key_ids(&data).unwrap(),
+        vec![old_id, new_id]
+    );
+    // The old key alone still opens it (it is one of the store's keys); "b" needs the new one.
+    let old = LocalKeyProvider::open(dir.path().join("old.key")).unwrap();
+    let store = SecretStore::builder(&data, Arc::new(old)).open().unwrap();
+    assert_eq!(read(&store, "a").unwrap(), "v");
+    assert_eq!(
+        read(&store, "b").unwrap_err().kind(),
+        ErrorKind::DecryptionFailure
+    );
+}
+
+#[test]
+fn a_store_written_before_the_key_record_learns_its_keys_from_its_values() {
+    let f = fixture();
+    create(&f.store.as_system(), "a", "v");
+    let right_id = InsecureTestKeyProvider::new(1).current_key_id();
+    drop(f.store);
+    // As an older version left it: no record of the master keys.
+    let mut batch = WriteBatch::new();
+    batch.delete(Keyspace::Meta, b"master-keys".to_vec());
+    f.backend.apply(&batch).unwrap();
+    let e = SecretStore::builder_with_backend(
+        f.backend.clone(),
+        Arc::new(InsecureTestKeyProvider::new(2)),
+    )
+    .open()
+    .unwrap_err();
+    assert!(e.to_string().contains(right_id.as_str()), "{e}");
+    assert!(
+        f.backend
+            .get(Keyspace::Meta, b"master-keys")
+            .unwrap()
+            .is_none()
+    );
+    let store = SecretStore::builder_with_backend(
+        f.backend.clone(),
+        Arc::new(InsecureTestKeyProvider::new(1)),
+    )
+    .open()
+    .unwrap();
+    assert_eq!(read(&store, "a").unwrap(), "v");
+    assert!(
+        f.backend
+            .get(Keyspace::Meta, b"master-keys")
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
+fn a_new_store_records_its_first_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let p = InsecureTestKeyProvider::new(3);
+    let id = p.current_key_id();
+    drop(SecretStore::builder(&data, Arc::new(p)).open().unwrap());
+    assert_eq!(SecretStore::master_key_ids(&data).unwrap(), vec![id]);
+    // Even empty, it is now that key's store.
+    assert!(
+        SecretStore::builder(&data, Arc::new(InsecureTestKeyProvider::new(4)))
+            .open()
+            .is_err()
+    );
 }
 
 #[test]

@@ -169,6 +169,22 @@ fn serve(args: ServeArgs) -> Result<(), String> {
 
     create_private_dir(&data)?;
     let key_existed = key_file.exists();
+    let db = data.join("db");
+    if !key_existed && db.exists() {
+        // Never create a key for a store that has one: its values could not be read, and new
+        // ones would be written under a second key.
+        let ids = SecretStore::master_key_ids(&db)
+            .map_err(|e| format!("reading the store in {}: {e}", data.display()))?;
+        if !ids.is_empty() {
+            let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
+            return Err(format!(
+                "the master key file {} is missing, and the store in {} is encrypted under master key {}: restore the key file (or point --key-file at it); a new key is created only for a new store",
+                key_file.display(),
+                data.display(),
+                ids.join(" or ")
+            ));
+        }
+    }
     let provider = LocalKeyProvider::open(&key_file)
         .map_err(|e| format!("key file {}: {e}", key_file.display()))?;
     if key_existed {
@@ -179,7 +195,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "created a new master key file (mode 0600); back it up: without it the store cannot be read"
         );
     }
-    let store = SecretStore::builder(data.join("db"), Arc::new(provider))
+    let store = SecretStore::builder(db, Arc::new(provider))
         .region(region)
         .account_id(account)
         .open()

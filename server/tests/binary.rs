@@ -133,6 +133,93 @@ async fn serve_creates_its_folder_and_key_and_survives_a_restart() {
     assert!(err.contains("using master key file"), "{err}");
 }
 
+/// Every file under `dir` with its contents, to show that a refused start changed nothing.
+fn tree(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_or_foreign_master_key_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let args = ["--listen", "127.0.0.1:0", "--data", data.to_str().unwrap()];
+    let running = serve(&args, dir.path()).await;
+    client(&running.url, "us-east-1")
+        .create_secret()
+        .name("kept")
+        .secret_string("kept value")
+        .send()
+        .await
+        .unwrap();
+    let (status, err) = terminate(running).await;
+    assert!(status.success(), "{status}: {err}");
+    let key = data.join("master.key");
+    std::fs::rename(&key, dir.path().join("master.key.bak")).unwrap();
+    let expected = strongroom::SecretStore::master_key_ids(data.join("db")).unwrap();
+    assert_eq!(expected.len(), 1);
+    let before = tree(&data);
+
+    // Deleted: refused, naming the key the store needs; no new key file appears.
+    let out = Command::new(BIN)
+        .arg("serve")
+        .args(args)
+        .current_dir(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is missing") && err.contains(expected[0].as_str()),
+        "{err}"
+    );
+    assert!(!key.exists(), "a new key was created");
+    assert_eq!(tree(&data), before);
+
+    // Another store's key: refused by the engine, nothing written.
+    let other = dir.path().join("other.key");
+    strongroom::LocalKeyProvider::open(&other).unwrap();
+    let out = Command::new(BIN)
+        .arg("serve")
+        .args(args)
+        .arg("--key-file")
+        .arg(&other)
+        .current_dir(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(expected[0].as_str()), "{err}");
+    assert_eq!(tree(&data), before);
+
+    // The key restored: the value reads again.
+    std::fs::rename(dir.path().join("master.key.bak"), &key).unwrap();
+    let running = serve(&args, dir.path()).await;
+    let got = client(&running.url, "us-east-1")
+        .get_secret_value()
+        .secret_id("kept")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.secret_string(), Some("kept value"));
+    let (status, err) = terminate(running).await;
+    assert!(status.success(), "{status}: {err}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn default_data_folder_is_in_the_working_directory() {
     let dir = tempfile::tempdir().unwrap();

@@ -43,6 +43,10 @@ impl KeyProvider for InsecureTestKeyProvider {
     fn unwrap_key(&self, wrapped: &WrappedKey, aad: &[u8]) -> Result<DataKey, ProviderError> {
         self.ring.unwrap(wrapped, aad)
     }
+
+    fn has_key(&self, key_id: &KeyId) -> bool {
+        self.ring.has(key_id)
+    }
 }
 
 impl fmt::Debug for InsecureTestKeyProvider {

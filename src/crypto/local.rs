@@ -111,6 +111,10 @@ impl KeyRing {
         mk.unwrap(wrapped, aad)
     }
 
+    pub(crate) fn has(&self, id: &KeyId) -> bool {
+        self.keys.contains_key(id)
+    }
+
     fn ids(&self) -> Vec<&KeyId> {
         self.keys.keys().collect()
     }
@@ -241,6 +245,10 @@ impl KeyProvider for LocalKeyProvider {
 
     fn unwrap_key(&self, wrapped: &WrappedKey, aad: &[u8]) -> Result<DataKey, ProviderError> {
         self.ring.unwrap(wrapped, aad)
+    }
+
+    fn has_key(&self, key_id: &KeyId) -> bool {
+        self.ring.has(key_id)
     }
 }
 

@@ -94,6 +94,13 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
 
     /// Unwraps a key made by `wrap_key` with the same `aad`.
     fn unwrap_key(&self, wrapped: &WrappedKey, aad: &[u8]) -> Result<DataKey, ProviderError>;
+
+    /// Whether this provider can unwrap keys wrapped under master key `key_id`. The store asks
+    /// at open, and refuses a provider that knows none of the keys its data is wrapped under.
+    /// The default knows only the current key; a provider that keeps retired keys says so.
+    fn has_key(&self, key_id: &KeyId) -> bool {
+        *key_id == self.current_key_id()
+    }
 }
 
 /// A conformance check every `KeyProvider` should pass: round trip, binding of `aad`, rejection

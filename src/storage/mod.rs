@@ -9,8 +9,8 @@ use std::fmt;
 pub use codec::DecodeError;
 pub(crate) use codec::{FORMAT_V1, decode, encode};
 pub(crate) use records::{
-    Deletion, MetaRecord, RotationConfig, RotationProgress, SecretKey, SecretRecord, StoredRules,
-    ValueRecord, VersionMeta, value_key, value_prefix,
+    Deletion, MasterKeysRecord, MetaRecord, RotationConfig, RotationProgress, SecretKey,
+    SecretRecord, StoredRules, ValueRecord, VersionMeta, value_key, value_prefix,
 };
 pub use sled_backend::SledBackend;
 

@@ -14,6 +14,14 @@ pub(crate) struct MetaRecord {
     pub(crate) created_ms: u64,
 }
 
+/// The master keys the store's data keys are wrapped under, under key `master-keys` in
+/// [`super::Keyspace::Meta`]: the store refuses a key provider that holds none of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct MasterKeysRecord {
+    /// Key ids in the order they were first used.
+    pub(crate) ids: Vec<String>,
+}
+
 /// A scheduled deletion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Deletion {
@@ -176,6 +184,7 @@ pub(crate) struct ValueRecord {
 }
 
 impl Plain for MetaRecord {}
+impl Plain for MasterKeysRecord {}
 impl Plain for ValueRecord {}
 
 impl fmt::Debug for ValueRecord {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use lru::LruCache;
 
-use super::{Inner, META_KEY, SecretStore, driver, driver::RetryPolicy};
+use super::{Inner, META_KEY, SecretStore, driver, driver::RetryPolicy, master_keys};
 use crate::clock::{self, Clock, SystemClock};
 use crate::crypto::KeyProvider;
 use crate::error::{Error, Result};
@@ -91,6 +91,7 @@ impl StoreBuilder {
         let capacity = NonZeroUsize::new(self.key_cache_capacity).ok_or_else(|| {
             Error::invalid_parameter("The data key cache capacity must be at least 1.")
         })?;
+        master_keys::check(&*backend, &*self.provider)?;
         let store_id = match backend.get(Keyspace::Meta, META_KEY)? {
             Some(bytes) => storage::decode::<MetaRecord>(&bytes)?.store_id,
             None => {
@@ -133,6 +134,15 @@ impl SecretStore {
     /// Opens or creates a store in the folder `path`, on sled; data keys are wrapped by `provider`.
     pub fn builder(path: impl AsRef<Path>, provider: Arc<dyn KeyProvider>) -> StoreBuilder {
         Self::builder_on(BackendChoice::Path(path.as_ref().to_path_buf()), provider)
+    }
+
+    /// The master key ids of the store in the folder `path`, read without a key provider: what a
+    /// key provider must hold one of to open it. These are the ids recorded at each open (for a
+    /// store last opened by a version before the record, those found on its values; empty for a
+    /// store with none). Opens the folder, so call it only when the store is not open.
+    pub fn master_key_ids(path: impl AsRef<Path>) -> Result<Vec<crate::KeyId>> {
+        let backend = SledBackend::open(path.as_ref())?;
+        Ok(master_keys::recorded(&backend)?.0)
     }
 
     /// Like [`SecretStore::builder`], on any storage backend.

@@ -6,6 +6,7 @@ mod driver;
 mod filter;
 mod lifecycle;
 mod list;
+mod master_keys;
 mod paging;
 mod read;
 mod record;
