@@ -24,6 +24,7 @@ pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 ///
 /// As a TOML file (`--config FILE`), the keys are `listen`, `data`, `key_file`, `region`,
 /// `account_id`, `credentials`, `allow_unauthenticated`, `rotation_step_timeout` (seconds),
+/// `postgres_ca_file`,
 /// `rotation_access_key_id`, and the table `[rotation_functions]` of `"ARN" = "COMMAND"`
 /// entries; relative paths in the file are relative to the file's folder (a command's words are
 /// not paths: it runs in the server's working directory).
@@ -53,6 +54,9 @@ pub struct Settings {
     pub rotation_step_timeout: Option<u64>,
     /// The access key whose credentials rotation commands get (default: the first).
     pub rotation_access_key_id: Option<String>,
+    /// PEM CA certificates the built-in PostgreSQL rotators trust for database servers
+    /// (default: the platform's).
+    pub postgres_ca_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -79,9 +83,14 @@ impl Settings {
             });
         }
         let base = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut s.data, &mut s.key_file, &mut s.credentials]
-            .into_iter()
-            .flatten()
+        for p in [
+            &mut s.data,
+            &mut s.key_file,
+            &mut s.credentials,
+            &mut s.postgres_ca_file,
+        ]
+        .into_iter()
+        .flatten()
         {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -112,6 +121,7 @@ impl Settings {
             rotation_access_key_id: self
                 .rotation_access_key_id
                 .or(fallback.rotation_access_key_id),
+            postgres_ca_file: self.postgres_ca_file.or(fallback.postgres_ca_file),
         }
     }
 }

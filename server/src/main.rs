@@ -67,6 +67,10 @@ struct ServeArgs {
     /// The access key whose credentials rotation commands get [default: the file's first].
     #[arg(long, value_name = "ID")]
     rotation_access_key_id: Option<String>,
+    /// PEM file of the CA certificates the built-in PostgreSQL rotators trust for database
+    /// servers [default: the platform's].
+    #[arg(long, value_name = "FILE")]
+    postgres_ca_file: Option<PathBuf>,
     /// TOML file with the same settings (flags win).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -79,14 +83,23 @@ fn rotation_mapping(mapping: &str) -> Result<(String, String), String> {
     Ok((arn, command.to_owned()))
 }
 
+/// `RUST_LOG` (default `info`), with the PostgreSQL client's own log capped at `info` whatever
+/// it says: at `debug` the client logs statement text and parameters, and the built-in rotator's
+/// `ALTER ROLE ... PASSWORD` statements carry password verifiers, which can be attacked offline.
+fn log_filter() -> EnvFilter {
+    let base = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    ["tokio_postgres=info", "postgres=info"]
+        .into_iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(base, EnvFilter::add_directive)
+}
+
 fn main() -> ExitCode {
     // Log lines are written in batches by a background thread (see logwriter.rs); the guard
     // writes what is still buffered when `main` returns.
     let (writer, _log_guard) = logwriter::batched_stderr();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter())
         .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
@@ -115,6 +128,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     flags.allow_unauthenticated = args.allow_unauthenticated.then_some(true);
     flags.rotation_functions = args.rotation_function.into_iter().collect();
     flags.rotation_step_timeout = args.rotation_step_timeout;
+    flags.postgres_ca_file = args.postgres_ca_file;
     flags.rotation_access_key_id = args.rotation_access_key_id;
     let settings = match &args.config {
         Some(path) => flags.or(Settings::load(path).map_err(|e| e.to_string())?),
@@ -209,6 +223,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     if let Some(id) = settings.rotation_access_key_id {
         state = state.with_rotation_access_key(id);
+    }
+    if let Some(path) = settings.postgres_ca_file {
+        state = state
+            .with_postgres_ca_file(&path)
+            .map_err(|e| format!("--postgres-ca-file: {e}"))?;
     }
     match credentials {
         Some(c) => {

@@ -77,6 +77,25 @@ impl ServerState {
         self
     }
 
+    /// Has the built-in PostgreSQL rotators trust only the CA certificates in the PEM file at
+    /// `path` for database servers (default: the platform's). Fails if the file holds none, or
+    /// if the server was built without the `postgres` feature.
+    pub fn with_postgres_ca_file(mut self, path: &std::path::Path) -> Result<Self, String> {
+        #[cfg(feature = "postgres")]
+        {
+            strongroom::PostgresRotator::single_user()
+                .ca_file(path)
+                .map_err(|e| e.to_string())?;
+            self.rotation.postgres_ca_file = Some(path.to_path_buf());
+            Ok(self)
+        }
+        #[cfg(not(feature = "postgres"))]
+        {
+            let _ = (&mut self, path);
+            Err("this server was built without the `postgres` feature".to_owned())
+        }
+    }
+
     /// How often the background task looks for due rotations (default
     /// [`crate::DEFAULT_ROTATION_INTERVAL`]); `RotateSecret` wakes it at once regardless.
     pub fn with_rotation_interval(mut self, interval: Duration) -> Self {

@@ -705,3 +705,121 @@ fn alternating_users_python_function_rotates_under_load() {
     check_passwords_and_logs(&pg, &arn, &r, &["initial-multi", "admin-password"]);
     h.stop();
 }
+
+/// The built-in single-user rotator through the `strongroom` binary, over TLS to a server that
+/// rejects plain TCP logins (`--postgres-ca-file` names the test CA), with `RUST_LOG=trace`: the
+/// rotation completes, and neither a password nor a SCRAM verifier reaches the log (the
+/// PostgreSQL client logs statement text at `debug`, which the binary caps whatever `RUST_LOG`
+/// says).
+#[test]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a real deadline for a server process, not the store's clock"
+)]
+fn the_builtin_rotator_over_tls_leaves_no_password_or_verifier_in_a_trace_log() {
+    use std::io::BufRead;
+    let Some(pg) = pg::PgServer::start() else {
+        return;
+    };
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    pg.require_tls(&cert.pem(), &key.serialize_pem());
+    let old_password = "builtin-old-password-93c1";
+    setup_database(&pg, "tlsapp", old_password);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+    let function = "arn:aws:lambda:us-east-1:000000000000:function:builtin-tls";
+    let log_path = dir.path().join("server.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_strongroom"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data"))
+        .arg("--rotation-function")
+        .arg(format!("{function}=builtin:postgres-single-user"))
+        .arg("--postgres-ca-file")
+        .arg(dir.path().join("ca.pem"))
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let url = format!("http://{addr}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = common::sdk_client_at(&url, REGION, ("AKIDANY", "any-secret"));
+    let mut json = serde_json::json!({
+        "engine": "postgres", "host": "127.0.0.1", "port": pg.port(),
+        "username": "tlsapp", "password": old_password, "dbname": "appdb", "ssl": true,
+    });
+    let new_password = runtime.block_on(async {
+        client
+            .create_secret()
+            .name("builtin/tls")
+            .secret_string(json.to_string())
+            .send()
+            .await
+            .unwrap();
+        client
+            .rotate_secret()
+            .secret_id("builtin/tls")
+            .rotation_lambda_arn(function)
+            .send()
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        loop {
+            let got = client
+                .get_secret_value()
+                .secret_id("builtin/tls")
+                .send()
+                .await
+                .unwrap();
+            let value: serde_json::Value =
+                serde_json::from_str(got.secret_string().unwrap()).unwrap();
+            if value["password"] != old_password {
+                break value["password"].as_str().unwrap().to_owned();
+            }
+            assert!(
+                started.elapsed() < ROTATION_DEADLINE,
+                "the rotation did not complete; log:\n{}",
+                std::fs::read_to_string(&log_path).unwrap_or_default()
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    });
+    json["password"] = serde_json::Value::String(new_password.clone());
+    connect_and_query(&json.to_string())
+        .expect_err("a plain TCP login must be rejected: the rotation went over TLS");
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success());
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("TRACE"), "the log was not at trace level");
+    for secret in [old_password, new_password.as_str(), "SCRAM-SHA-256$"] {
+        assert!(!log.contains(secret), "{secret:?} is in the server's log");
+    }
+    assert!(
+        !pg.log().contains(&new_password),
+        "a password is in PostgreSQL's log"
+    );
+}

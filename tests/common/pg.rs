@@ -188,6 +188,40 @@ impl PgServer {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
+    /// Turns TLS on with the PEM certificate chain `cert` and key `key`, and from then on accepts
+    /// TCP logins only over TLS (`hostssl`; a plain TCP login is rejected). The Unix socket keeps
+    /// trust authentication for [`PgServer::psql`].
+    pub fn require_tls(&self, cert: &str, key: &str) {
+        for (name, text) in [("server.crt", cert), ("server.key", key)] {
+            let path = self.data.join(name);
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            self.give_to_server_user(&path);
+        }
+        let hba = self.data.join("pg_hba.conf");
+        std::fs::write(
+            &hba,
+            "local all all trust\n\
+             hostssl all all 127.0.0.1/32 scram-sha-256\n\
+             hostnossl all all 0.0.0.0/0 reject\n",
+        )
+        .unwrap();
+        self.give_to_server_user(&hba);
+        let conf = self.data.join("harness.conf");
+        let mut text = std::fs::read_to_string(&conf).unwrap();
+        text.push_str("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(&conf, text).unwrap();
+        self.psql("SELECT pg_reload_conf()");
+        // The reload is asynchronous: wait until the server says TLS is on.
+        for _ in 0..200 {
+            if self.psql("SHOW ssl") == "on" {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the server did not turn TLS on; its log:\n{}", self.log());
+    }
+
     /// Stops the server at once (`pg_ctl stop -m immediate`); idempotent. Drop also does it.
     pub fn stop(&mut self) {
         if !self.running {

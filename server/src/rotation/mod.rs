@@ -176,6 +176,12 @@ pub(crate) struct RotationSettings {
     pub(crate) step_timeout: Option<Duration>,
     pub(crate) interval: Duration,
     pub(crate) access_key_id: Option<String>,
+    /// The CA certificates (PEM) the built-in PostgreSQL rotators trust; `None`: the platform's.
+    #[cfg_attr(
+        not(feature = "postgres"),
+        expect(dead_code, reason = "read by the built-in rotators")
+    )]
+    pub(crate) postgres_ca_file: Option<std::path::PathBuf>,
     /// Woken by `RotateSecret`, so that a rotation it started runs at once.
     pub(crate) wake: Arc<Notify>,
 }
@@ -187,6 +193,7 @@ impl Default for RotationSettings {
             step_timeout: None,
             interval: DEFAULT_ROTATION_INTERVAL,
             access_key_id: None,
+            postgres_ca_file: None,
             wake: Arc::new(Notify::new()),
         }
     }

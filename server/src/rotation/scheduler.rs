@@ -71,6 +71,11 @@ pub(crate) fn start(
                 if let Some(timeout) = settings.step_timeout {
                     rotator = rotator.step_timeout(timeout);
                 }
+                if let Some(path) = &settings.postgres_ca_file {
+                    rotator = rotator.ca_file(path).map_err(|e| {
+                        std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())
+                    })?;
+                }
                 Arc::new(rotator)
             }
         };

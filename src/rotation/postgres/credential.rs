@@ -33,6 +33,8 @@ use super::{
 ///         .map_err(|e| Attempt::Failed(e.to_string()))?;
 ///     let mut config = credential.config();
 ///     config.connect_timeout(Duration::from_secs(10));
+///     // A local database; another host needs TLS (`credential.uses_tls()`), for example
+///     // with `tokio-postgres-rustls`.
 ///     config.connect(postgres::NoTls).map_err(|e| {
 ///         if PostgresCredential::is_auth_failure(&e) {
 ///             Attempt::AuthFailed(e.to_string())
@@ -54,6 +56,8 @@ pub struct PostgresCredential {
     pub(super) username: String,
     pub(super) dbname: String,
     pub(super) master_arn: Option<String>,
+    /// The `ssl` field: `None` when absent.
+    pub(super) ssl: Option<bool>,
 }
 
 impl fmt::Debug for PostgresCredential {
@@ -64,6 +68,7 @@ impl fmt::Debug for PostgresCredential {
             .field("username", &self.username)
             .field("dbname", &self.dbname)
             .field("master_arn", &self.master_arn)
+            .field("ssl", &self.ssl)
             .field("password", &"<redacted>")
             .finish_non_exhaustive()
     }
@@ -72,7 +77,8 @@ impl fmt::Debug for PostgresCredential {
 impl PostgresCredential {
     /// Reads a credential from a secret's value: a JSON object with `engine` (`postgres` or
     /// `aurora-postgresql`), `host`, `username` and `password`, and optionally `port`
-    /// (default 5432), `dbname` (default `postgres`) and `masterarn`.
+    /// (default 5432), `dbname` (default `postgres`), `masterarn` and `ssl` (`true` or
+    /// `false`, as a JSON boolean or string; see [`Self::uses_tls`]).
     pub fn from_secret(value: &SecretValue) -> Result<Self, PostgresRotationError> {
         let text = value.expose_str().ok_or_else(|| {
             PostgresRotationError::new(
@@ -136,6 +142,17 @@ impl PostgresCredential {
             None | Some(Value::Null) => None,
             Some(_) => Some(text_field(&fields, "masterarn")?),
         };
+        let ssl = match fields.get("ssl") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+            Some(_) => {
+                return Err(PostgresRotationError::new(
+                    "field `ssl` must be true or false",
+                ));
+            }
+        };
         Ok(Self {
             fields,
             password,
@@ -144,6 +161,7 @@ impl PostgresCredential {
             username,
             dbname,
             master_arn,
+            ssl,
         })
     }
 
@@ -177,8 +195,18 @@ impl PostgresCredential {
         &self.password
     }
 
+    /// Whether a connection with this credential must use TLS (with the server's certificate
+    /// verified; never falling back to plain): as the secret's `ssl` field says, and when it has
+    /// none, whenever the host is not this machine (a loopback address, `localhost` or a Unix
+    /// socket folder). Unlike AWS's rotation templates, which try TLS and fall back to a plain
+    /// connection, so that anyone on the path could pose as the database and be sent passwords.
+    pub fn uses_tls(&self) -> bool {
+        self.ssl
+            .unwrap_or_else(|| !super::tls::is_local_host(&self.host))
+    }
+
     /// A client configuration for this credential: host, port, user, password and database.
-    /// Add timeouts as needed, then `config.connect(postgres::NoTls)`.
+    /// Add timeouts as needed, then connect: over TLS when [`Self::uses_tls`] says so.
     pub fn config(&self) -> Config {
         let mut config = Config::new();
         config

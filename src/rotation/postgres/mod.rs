@@ -1,13 +1,11 @@
 //! The built-in PostgreSQL rotator (feature `postgres`): [`PostgresRotator`], the two strategies
 //! of AWS's database rotation templates, run in process.
 
-use std::fmt;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use ::postgres::error::SqlState;
-use ::postgres::{Client, NoTls};
+use ::postgres::Client;
 use postgres_protocol::escape::{escape_identifier, escape_literal};
 use zeroize::Zeroizing;
 
@@ -19,9 +17,14 @@ use crate::store::{
 };
 
 mod credential;
+mod error;
+mod tls;
 
 pub use credential::PostgresCredential;
 use credential::alternate_username;
+pub use error::PostgresRotationError;
+use error::{PgResult, describe};
+use tls::{ConnectError, TrustedRoots};
 
 /// The characters AWS's templates leave out of new passwords (`EXCLUDE_CHARACTERS`).
 const DEFAULT_EXCLUDE: &str = "/@\"'\\";
@@ -43,73 +46,6 @@ pub enum PostgresStrategy {
     /// Two roles, `X` and `X_clone`, that take turns (AWS's `MultiUser` template). The current
     /// credential is never changed; needs an admin credential (`masterarn`).
     AlternatingUsers,
-}
-
-/// Why a PostgreSQL rotation step, or reading a credential, failed. The text names the step,
-/// the secret or the role, and the database's reason; it never contains a password.
-#[derive(Debug)]
-pub struct PostgresRotationError {
-    message: String,
-}
-
-impl PostgresRotationError {
-    fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
-    }
-
-    /// The text of the error (also its `Display`).
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl fmt::Display for PostgresRotationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for PostgresRotationError {}
-
-type PgResult<T> = Result<T, PostgresRotationError>;
-
-/// The text of a database error, withheld if it quotes any of `secrets`.
-fn describe(error: &::postgres::Error, secrets: &[&str]) -> String {
-    let (text, code) = match error.as_db_error() {
-        Some(db) => (
-            format!(
-                "{}: {} (SQLSTATE {})",
-                db.severity(),
-                db.message(),
-                db.code().code()
-            ),
-            Some(db.code().code()),
-        ),
-        None => {
-            // The client's own errors say what failed ("error connecting to server") and keep
-            // the reason ("Connection refused") in their source.
-            let mut text = error.to_string();
-            let mut source = std::error::Error::source(error);
-            while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            (text, error.code().map(SqlState::code))
-        }
-    };
-    if secrets.iter().any(|s| !s.is_empty() && text.contains(s)) {
-        match code {
-            Some(code) => format!(
-                "the database refused it (SQLSTATE {code}; its message quoted the credential and is withheld)"
-            ),
-            None => "it failed (the message quoted the credential and is withheld)".to_owned(),
-        }
-    } else {
-        text
-    }
 }
 
 /// A rotator for PostgreSQL credentials (feature `postgres`): the two strategies of AWS's
@@ -173,6 +109,19 @@ fn describe(error: &::postgres::Error, secrets: &[&str]) -> String {
 ///   `Debug` of [`PostgresCredential`] redacts it; passwords are held in wiping types. (The
 ///   `postgres` client keeps its own copy while it connects, which is not wiped.)
 ///
+/// # TLS
+///
+/// A connection uses TLS as the secret's `ssl` field says, and without one whenever `host` is not
+/// this machine ([`PostgresCredential::uses_tls`]). Over TLS the server's certificate is verified
+/// for `host` against the platform's CA certificates, or only those of [`Self::ca_file`], and
+/// SCRAM binds the channel where the server offers `SCRAM-SHA-256-PLUS`. There is no fallback to
+/// a plain connection, unlike AWS's templates: a server that will not speak TLS or presents an
+/// untrusted certificate fails the step before any password is sent.
+///
+/// The client (`tokio-postgres`) logs statement text and parameters at `debug` level through
+/// `log`; the `ALTER ROLE` statements carry password verifiers, which can be attacked offline.
+/// Cap the `tokio_postgres` target at `info` in your logger (the server does).
+///
 /// # Timeouts
 ///
 /// Every connection has a connect timeout (default 10 s, also used as the TCP user timeout), and
@@ -205,6 +154,7 @@ pub struct PostgresRotator {
     step_timeout: Duration,
     password_length: u32,
     exclude_characters: String,
+    roots: TrustedRoots,
 }
 
 impl PostgresRotator {
@@ -217,6 +167,7 @@ impl PostgresRotator {
             step_timeout: Duration::from_secs(60),
             password_length: 32,
             exclude_characters: DEFAULT_EXCLUDE.to_owned(),
+            roots: TrustedRoots::default(),
         }
     }
 
@@ -261,6 +212,13 @@ impl PostgresRotator {
         self
     }
 
+    /// Trusts only the CA certificates in the PEM file at `path` for database servers (by
+    /// default, the platform's trusted CA certificates): for a private CA, or Amazon RDS's.
+    pub fn ca_file(mut self, path: impl AsRef<std::path::Path>) -> PgResult<Self> {
+        self.roots = TrustedRoots::from_pem_file(path.as_ref())?;
+        Ok(self)
+    }
+
     /// The strategy.
     pub fn strategy(&self) -> PostgresStrategy {
         self.strategy
@@ -278,8 +236,9 @@ impl PostgresRotator {
         Ok(Zeroizing::new(text.to_owned()))
     }
 
-    /// Connects with `credential`, with this rotator's timeouts.
-    fn connect(&self, credential: &PostgresCredential) -> Result<Client, ::postgres::Error> {
+    /// Connects with `credential`, with this rotator's timeouts, over TLS when
+    /// [`PostgresCredential::uses_tls`] says so.
+    fn connect(&self, credential: &PostgresCredential) -> Result<Client, ConnectError> {
         let mut config = credential.config();
         let limit_ms = self.step_timeout.as_millis().max(1);
         config
@@ -289,18 +248,26 @@ impl PostgresRotator {
             .options(&format!(
                 "-c statement_timeout={limit_ms} -c lock_timeout={limit_ms}"
             ));
-        config.connect(NoTls)
+        tls::connect(config, credential.uses_tls(), &self.roots)
     }
 
     /// Connects with `credential`, or says why it could not.
     fn login(&self, credential: &PostgresCredential, which: &str) -> PgResult<Client> {
         self.connect(credential).map_err(|e| {
+            let why = match e {
+                ConnectError::Setup(e) => e.message().to_owned(),
+                ConnectError::Database(e) => describe(&e, &[&credential.password]),
+            };
             PostgresRotationError::new(format!(
-                "logging in as {:?} to {}:{} with the {which} credential failed: {}",
+                "logging in as {:?} to {}:{} ({}) with the {which} credential failed: {why}",
                 credential.username,
                 credential.host,
                 credential.port,
-                describe(&e, &[&credential.password])
+                if credential.uses_tls() {
+                    "TLS"
+                } else {
+                    "no TLS"
+                },
             ))
         })
     }
