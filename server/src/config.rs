@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::error::ConfigError;
+use crate::listener::ConnectionLimits;
 
 /// The address `strongroom serve` listens on by default: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7320";
@@ -24,7 +26,8 @@ pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 ///
 /// As a TOML file (`--config FILE`), the keys are `listen`, `data`, `key_file`, `region`,
 /// `account_id`, `credentials`, `allow_unauthenticated`, `rotation_step_timeout` (seconds),
-/// `postgres_ca_file`,
+/// `postgres_ca_file`, `max_connections`, `header_read_timeout`, `idle_timeout`, `request_timeout`
+/// and `max_requests_per_connection` (seconds and counts, at least 1),
 /// `rotation_access_key_id`, and the table `[rotation_functions]` of `"ARN" = "COMMAND"`
 /// entries; relative paths in the file are relative to the file's folder (a command's words are
 /// not paths: it runs in the server's working directory).
@@ -57,6 +60,16 @@ pub struct Settings {
     /// PEM CA certificates the built-in PostgreSQL rotators trust for database servers
     /// (default: the platform's).
     pub postgres_ca_file: Option<PathBuf>,
+    /// Concurrent client connections (default: the descriptor limit less 64).
+    pub max_connections: Option<u64>,
+    /// Seconds a request's head may take to arrive (default 10).
+    pub header_read_timeout: Option<u64>,
+    /// Seconds a connection may wait between requests (default 60).
+    pub idle_timeout: Option<u64>,
+    /// Seconds one request may take (default 60).
+    pub request_timeout: Option<u64>,
+    /// Requests served on one connection before it is closed (default 1,000).
+    pub max_requests_per_connection: Option<u64>,
 }
 
 impl Settings {
@@ -76,11 +89,24 @@ impl Settings {
                 message: format!("[rotation_functions]: {message}"),
             }
         })?;
-        if s.rotation_step_timeout == Some(0) {
-            return Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                message: "rotation_step_timeout must be at least 1 second".to_owned(),
-            });
+        for (name, value, unit) in [
+            ("rotation_step_timeout", s.rotation_step_timeout, " second"),
+            ("max_connections", s.max_connections, ""),
+            ("header_read_timeout", s.header_read_timeout, " second"),
+            ("idle_timeout", s.idle_timeout, " second"),
+            ("request_timeout", s.request_timeout, " second"),
+            (
+                "max_requests_per_connection",
+                s.max_requests_per_connection,
+                "",
+            ),
+        ] {
+            if value == Some(0) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message: format!("{name} must be at least 1{unit}"),
+                });
+            }
         }
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [
@@ -122,6 +148,66 @@ impl Settings {
                 .rotation_access_key_id
                 .or(fallback.rotation_access_key_id),
             postgres_ca_file: self.postgres_ca_file.or(fallback.postgres_ca_file),
+            max_connections: self.max_connections.or(fallback.max_connections),
+            header_read_timeout: self.header_read_timeout.or(fallback.header_read_timeout),
+            idle_timeout: self.idle_timeout.or(fallback.idle_timeout),
+            request_timeout: self.request_timeout.or(fallback.request_timeout),
+            max_requests_per_connection: self
+                .max_requests_per_connection
+                .or(fallback.max_requests_per_connection),
         }
+    }
+
+    /// The connection limits these settings give, defaults filled in.
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        let defaults = ConnectionLimits::default();
+        let secs = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_secs);
+        ConnectionLimits {
+            max_connections: self
+                .max_connections
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            header_read_timeout: secs(self.header_read_timeout, defaults.header_read_timeout),
+            idle_timeout: secs(self.idle_timeout, defaults.idle_timeout),
+            request_timeout: secs(self.request_timeout, defaults.request_timeout),
+            max_requests_per_connection: self
+                .max_requests_per_connection
+                .unwrap_or(defaults.max_requests_per_connection),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_settings_become_limits_with_defaults_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(
+            &path,
+            "max_connections = 50\nheader_read_timeout = 3\nidle_timeout = 30\nmax_requests_per_connection = 7\n",
+        )
+        .unwrap();
+        let file = Settings::load(&path).unwrap();
+        let flags = Settings {
+            idle_timeout: Some(5),
+            ..Settings::default()
+        };
+        let limits = flags.or(file).connection_limits();
+        assert_eq!(
+            limits,
+            ConnectionLimits {
+                max_connections: Some(50),
+                header_read_timeout: Duration::from_secs(3),
+                idle_timeout: Duration::from_secs(5),
+                request_timeout: ConnectionLimits::default().request_timeout,
+                max_requests_per_connection: 7,
+            }
+        );
+        assert_eq!(
+            Settings::default().connection_limits(),
+            ConnectionLimits::default()
+        );
     }
 }

@@ -25,6 +25,7 @@
 mod auth;
 mod config;
 mod error;
+mod listener;
 mod ops;
 mod protocol;
 mod rotation;
@@ -37,6 +38,7 @@ pub use config::{
     Settings,
 };
 pub use error::ConfigError;
+pub use listener::{ConnectionLimits, raise_descriptor_limit};
 pub use protocol::{BODY_READ_TIMEOUT, router};
 pub use rotation::{
     DEFAULT_ROTATION_INTERVAL, DEFAULT_ROTATION_STEP_TIMEOUT, ROTATION_STOP_WAIT, RotationFunction,

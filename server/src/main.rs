@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand};
 use strongroom::{AccountId, LocalKeyProvider, Region, SecretStore};
 use strongroom_server::{
     Credentials, DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN,
-    DEFAULT_REGION, ServerState, Settings, parse_rotation_mapping, parse_rotation_table, run,
+    DEFAULT_REGION, ServerState, Settings, parse_rotation_mapping, parse_rotation_table,
+    raise_descriptor_limit, run,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -71,6 +72,22 @@ struct ServeArgs {
     /// servers [default: the platform's].
     #[arg(long, value_name = "FILE")]
     postgres_ca_file: Option<PathBuf>,
+    /// Concurrent client connections [default: the descriptor limit less 64]; at the cap the
+    /// oldest connection without a complete request is closed to admit a new one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
+    /// Seconds a request's head may take to arrive [default: 10].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout: Option<u64>,
+    /// Seconds a connection may wait between requests [default: 60].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: Option<u64>,
+    /// Seconds one request may take, its body read and answer computed [default: 60].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    request_timeout: Option<u64>,
+    /// Requests served on one connection before it is closed [default: 1000].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_requests_per_connection: Option<u64>,
     /// TOML file with the same settings (flags win).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -130,6 +147,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     flags.rotation_step_timeout = args.rotation_step_timeout;
     flags.postgres_ca_file = args.postgres_ca_file;
     flags.rotation_access_key_id = args.rotation_access_key_id;
+    flags.max_connections = args.max_connections;
+    flags.header_read_timeout = args.header_read_timeout;
+    flags.idle_timeout = args.idle_timeout;
+    flags.request_timeout = args.request_timeout;
+    flags.max_requests_per_connection = args.max_requests_per_connection;
     let settings = match &args.config {
         Some(path) => flags.or(Settings::load(path).map_err(|e| e.to_string())?),
         None => flags,
@@ -140,6 +162,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .parse()
             .map_err(|e| format!("default listen address: {e}"))?,
     };
+    let connection_limits = settings.connection_limits();
     let data = settings
         .data
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
@@ -229,6 +252,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .with_postgres_ca_file(&path)
             .map_err(|e| format!("--postgres-ca-file: {e}"))?;
     }
+    match raise_descriptor_limit() {
+        Ok(limit) => tracing::debug!(limit, "file descriptor limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the file descriptor limit"),
+    }
+    state = state.with_connection_limits(connection_limits);
     match credentials {
         Some(c) => {
             tracing::info!(access_keys = c.len(), "SigV4 authentication on");

@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+use crate::listener;
 use crate::protocol::router;
 use crate::rotation::{self, ROTATION_STOP_WAIT};
 use crate::state::ServerState;
 
-/// Serves `listener` until `shutdown` completes, then stops accepting connections, lets requests
-/// in flight finish (for at most the state's shutdown grace,
-/// [`ServerState::with_shutdown_grace`]), and flushes the store before returning.
+/// Serves `listener` until `shutdown` completes, then stops accepting connections, closes idle
+/// ones, lets requests in flight finish (for at most the state's shutdown grace,
+/// [`ServerState::with_shutdown_grace`]), and flushes the store before returning. Connections are
+/// bounded as [`ServerState::with_connection_limits`] says.
 ///
 /// It also registers the state's rotation functions with the store (their commands call back
 /// to this listener's address) and runs due rotations in the background (see
@@ -47,11 +49,9 @@ pub async fn run(
         shutdown.await;
         signal.send_replace(true);
     });
-    let mut graceful = stopping.clone();
-    let mut deadline = stopping;
-    let serve = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
-        let _ = graceful.wait_for(|stop| *stop).await;
-    });
+    let mut deadline = stopping.clone();
+    let limits = state.connections;
+    let serve = listener::serve(listener, router(state), limits, stopping);
     let served = tokio::select! {
         served = serve => served,
         () = async move {

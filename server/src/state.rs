@@ -7,6 +7,7 @@ use std::time::Duration;
 use strongroom::{Clock, SecretStore, SystemClock};
 
 use crate::auth::Credentials;
+use crate::listener::ConnectionLimits;
 use crate::rotation::{RotationFunction, RotationSettings};
 
 /// The largest request body accepted, unless configured: room for the largest secret
@@ -26,6 +27,7 @@ pub struct ServerState {
     pub(crate) shutdown_grace: Duration,
     pub(crate) accept_any_host: bool,
     pub(crate) rotation: RotationSettings,
+    pub(crate) connections: ConnectionLimits,
 }
 
 impl fmt::Debug for ServerState {
@@ -37,6 +39,7 @@ impl fmt::Debug for ServerState {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("rotation", &self.rotation)
+            .field("connections", &self.connections)
             .finish_non_exhaustive()
     }
 }
@@ -54,6 +57,7 @@ impl ServerState {
             shutdown_grace: SHUTDOWN_GRACE,
             accept_any_host: false,
             rotation: RotationSettings::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 
@@ -125,6 +129,13 @@ impl ServerState {
     /// The largest request body accepted; larger ones get HTTP 413 before they are read.
     pub fn with_max_body_bytes(mut self, max: usize) -> Self {
         self.max_body_bytes = max;
+        self
+    }
+
+    /// Bounds on client connections: their number, and how long a request's head, an idle wait
+    /// and a request may take (default [`ConnectionLimits::default`]).
+    pub fn with_connection_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.connections = limits;
         self
     }
 

@@ -7,6 +7,7 @@
 mod common;
 
 mod binary;
+mod connections;
 mod malformed;
 mod python_clients;
 mod rotation;

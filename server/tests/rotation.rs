@@ -990,6 +990,14 @@ fn bad_rotation_settings_are_clear_errors() {
         ),
         ("[rotation_functions]\n\"arn:f\" = 3\n", "string"),
         ("rotation_step_timeout = 0\n", "at least 1 second"),
+        (
+            "idle_timeout = 0\n",
+            "idle_timeout must be at least 1 second",
+        ),
+        (
+            "max_connections = 0\n",
+            "max_connections must be at least 1",
+        ),
     ] {
         std::fs::write(&path, body).unwrap();
         let e = Settings::load(&path).unwrap_err().to_string();
