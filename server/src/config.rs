@@ -26,7 +26,7 @@ pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 ///
 /// As a TOML file (`--config FILE`), the keys are `listen`, `data`, `key_file`, `region`,
 /// `account_id`, `credentials`, `allow_unauthenticated`, `rotation_step_timeout` (seconds),
-/// `postgres_ca_file`, `max_connections`, `header_read_timeout`, `idle_timeout`, `request_timeout`
+/// `postgres_ca_file`, `rotation_env` (a list of names), `rotation_user`, `max_connections`, `header_read_timeout`, `idle_timeout`, `request_timeout`
 /// and `max_requests_per_connection` (seconds and counts, at least 1),
 /// `rotation_access_key_id`, and the table `[rotation_functions]` of `"ARN" = "COMMAND"`
 /// entries; relative paths in the file are relative to the file's folder (a command's words are
@@ -60,6 +60,11 @@ pub struct Settings {
     /// PEM CA certificates the built-in PostgreSQL rotators trust for database servers
     /// (default: the platform's).
     pub postgres_ca_file: Option<PathBuf>,
+    /// Variables of the server's environment rotation commands get besides the basics.
+    #[serde(default)]
+    pub rotation_env: Vec<String>,
+    /// The OS user rotation commands run as (the server must run as root).
+    pub rotation_user: Option<String>,
     /// Concurrent client connections (default: the descriptor limit less 64).
     pub max_connections: Option<u64>,
     /// Seconds a request's head may take to arrive (default 10).
@@ -148,6 +153,12 @@ impl Settings {
                 .rotation_access_key_id
                 .or(fallback.rotation_access_key_id),
             postgres_ca_file: self.postgres_ca_file.or(fallback.postgres_ca_file),
+            rotation_env: if self.rotation_env.is_empty() {
+                fallback.rotation_env
+            } else {
+                self.rotation_env
+            },
+            rotation_user: self.rotation_user.or(fallback.rotation_user),
             max_connections: self.max_connections.or(fallback.max_connections),
             header_read_timeout: self.header_read_timeout.or(fallback.header_read_timeout),
             idle_timeout: self.idle_timeout.or(fallback.idle_timeout),

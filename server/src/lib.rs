@@ -42,7 +42,7 @@ pub use listener::{ConnectionLimits, raise_descriptor_limit};
 pub use protocol::{BODY_READ_TIMEOUT, router};
 pub use rotation::{
     DEFAULT_ROTATION_INTERVAL, DEFAULT_ROTATION_STEP_TIMEOUT, ROTATION_STOP_WAIT, RotationFunction,
-    parse_rotation_mapping, parse_rotation_table,
+    become_subreaper, parse_rotation_mapping, parse_rotation_table,
 };
 pub use server::run;
 pub use state::{DEFAULT_MAX_BODY_BYTES, SHUTDOWN_GRACE, ServerState};

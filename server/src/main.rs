@@ -10,8 +10,8 @@ use clap::{Parser, Subcommand};
 use strongroom::{AccountId, LocalKeyProvider, Region, SecretStore};
 use strongroom_server::{
     Credentials, DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN,
-    DEFAULT_REGION, ServerState, Settings, parse_rotation_mapping, parse_rotation_table,
-    raise_descriptor_limit, run,
+    DEFAULT_REGION, ServerState, Settings, become_subreaper, parse_rotation_mapping,
+    parse_rotation_table, raise_descriptor_limit, run,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -72,6 +72,13 @@ struct ServeArgs {
     /// servers [default: the platform's].
     #[arg(long, value_name = "FILE")]
     postgres_ca_file: Option<PathBuf>,
+    /// Pass the server's environment variable NAME on to rotation commands (they get only
+    /// PATH, HOME, LANG, LC_ALL, TZ, TMPDIR and their AWS settings otherwise). Repeatable.
+    #[arg(long, value_name = "NAME")]
+    rotation_env: Vec<String>,
+    /// Run rotation commands as the OS user USER (the server must run as root).
+    #[arg(long, value_name = "USER")]
+    rotation_user: Option<String>,
     /// Concurrent client connections [default: the descriptor limit less 64]; at the cap the
     /// oldest connection without a complete request is closed to admit a new one.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -147,6 +154,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     flags.rotation_step_timeout = args.rotation_step_timeout;
     flags.postgres_ca_file = args.postgres_ca_file;
     flags.rotation_access_key_id = args.rotation_access_key_id;
+    flags.rotation_env = args.rotation_env;
+    flags.rotation_user = args.rotation_user;
     flags.max_connections = args.max_connections;
     flags.header_read_timeout = args.header_read_timeout;
     flags.idle_timeout = args.idle_timeout;
@@ -246,6 +255,15 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     if let Some(id) = settings.rotation_access_key_id {
         state = state.with_rotation_access_key(id);
+    }
+    state = state.with_rotation_env(settings.rotation_env.iter().cloned());
+    if let Some(user) = &settings.rotation_user {
+        state = state
+            .with_rotation_user(user)
+            .map_err(|e| format!("--rotation-user: {e}"))?;
+    }
+    if let Err(e) = become_subreaper() {
+        tracing::warn!(error = %e, "could not become the child subreaper: processes a rotation command leaves outside its process group are not reaped");
     }
     if let Some(path) = settings.postgres_ca_file {
         state = state

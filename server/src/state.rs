@@ -81,6 +81,21 @@ impl ServerState {
         self
     }
 
+    /// Passes the server's environment variables `names` on to rotation commands, besides
+    /// `PATH`, `HOME`, `LANG`, `LC_ALL`, `TZ`, `TMPDIR` and their AWS settings (by default they
+    /// get nothing else of the server's environment).
+    pub fn with_rotation_env(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.rotation.env_allow = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Runs rotation commands as the OS user `name` (the server must run as root). Fails if
+    /// there is no such user, or the server may not switch to it.
+    pub fn with_rotation_user(mut self, name: &str) -> Result<Self, String> {
+        self.rotation.user = Some(crate::rotation::CommandUser::lookup(name)?);
+        Ok(self)
+    }
+
     /// Has the built-in PostgreSQL rotators trust only the CA certificates in the PEM file at
     /// `path` for database servers (default: the platform's). Fails if the file holds none, or
     /// if the server was built without the `postgres` feature.

@@ -11,6 +11,7 @@ mod connections;
 mod malformed;
 mod python_clients;
 mod rotation;
+mod rotation_isolation;
 mod sdk_operations;
 mod shutdown;
 mod sigv4;

@@ -1,5 +1,7 @@
 //! A rotation function that is a local command: run once per step like a Lambda invocation, in a
-//! process group of its own, with its output logged at debug level only.
+//! process group of its own that is killed after every step, with a clean environment, in a
+//! private working folder of its own, optionally as another user, and with its output logged at
+//! debug level only.
 
 use std::fmt;
 use std::process::{ExitStatus, Stdio};
@@ -13,7 +15,15 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
-use super::{CommandSummary, MAX_OUTPUT_BYTES, OUTPUT_GRACE, OUTPUT_TARGET, stopped, wait_stop};
+use super::reaper;
+use super::{
+    CommandSummary, CommandUser, MAX_OUTPUT_BYTES, OUTPUT_GRACE, OUTPUT_TARGET, stopped, wait_stop,
+};
+
+/// The variables of the server's environment a command gets besides its AWS settings (if set).
+const BASE_ENV: [&str; 6] = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"];
+/// `PATH` when the server has none.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 /// A rotation function that is a local command, run once per step like a Lambda invocation.
 pub(super) struct CommandRotator {
@@ -24,6 +34,10 @@ pub(super) struct CommandRotator {
     pub(super) timeout: Duration,
     pub(super) runtime: tokio::runtime::Handle,
     pub(super) stop: watch::Receiver<bool>,
+    /// Variables of the server's environment passed on besides [`BASE_ENV`].
+    pub(super) env_allow: Vec<String>,
+    /// The user commands run as; `None`: the server's.
+    pub(super) user: Option<CommandUser>,
 }
 
 impl fmt::Debug for CommandRotator {
@@ -34,6 +48,8 @@ impl fmt::Debug for CommandRotator {
             .field("endpoint", &self.endpoint)
             .field("access_key_id", &self.access_key_id)
             .field("timeout", &self.timeout)
+            .field("env_allow", &self.env_allow)
+            .field("user", &self.user)
             .finish_non_exhaustive()
     }
 }
@@ -102,11 +118,12 @@ async fn collect(mut task: JoinHandle<Tail>) -> Tail {
 }
 
 /// Kills a command's process group (the command and whatever it started that stayed in the
-/// group) with `SIGKILL`, then reaps the command.
+/// group) with `SIGKILL`, then reaps the command. After the command has ended the group lives on
+/// while any member does, and its id is not reused while it does; with no member left, the kill
+/// finds no group (`ESRCH`), which is no error.
 async fn kill_group(child: &mut tokio::process::Child, group: Option<Pid>) {
-    // The group id cannot be reused before the command is reaped, below.
     match group.map(|g| killpg(g, Signal::SIGKILL)) {
-        Some(Ok(())) => {
+        Some(Ok(()) | Err(nix::errno::Errno::ESRCH)) => {
             let _ = child.wait().await;
         }
         Some(Err(e)) => {
@@ -165,17 +182,30 @@ impl CommandRotator {
             // A group of its own, so that a timeout or shutdown kills whatever it started too.
             .process_group(0)
             .kill_on_drop(true);
-        // The server's own AWS settings (profiles, session tokens, other endpoints) must not
-        // lead the function elsewhere.
-        for (key, _) in std::env::vars_os() {
-            if key
-                .to_string_lossy()
-                .to_ascii_uppercase()
-                .starts_with("AWS_")
-            {
-                command.env_remove(key);
+        // A clean environment: the server's may hold secrets of its own (a database password
+        // for another tool), and its AWS settings (profiles, session tokens, other endpoints)
+        // must not lead the function elsewhere. Only the basics and what the operator allows.
+        command.env_clear();
+        for name in BASE_ENV
+            .iter()
+            .copied()
+            .chain(self.env_allow.iter().map(String::as_str))
+        {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
             }
         }
+        if std::env::var_os("PATH").is_none() {
+            command.env("PATH", DEFAULT_PATH);
+        }
+        if let Some(user) = &self.user {
+            command.uid(user.uid).gid(user.gid).env("HOME", &user.home);
+        }
+        // A private folder of its own, never the server's (next to the data and the key).
+        let workdir = WorkDir::create(self.user.as_ref()).map_err(|e| {
+            format!("the rotation function's working folder could not be created: {e}")
+        })?;
+        command.current_dir(&workdir.path);
         command
             .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &self.endpoint)
@@ -194,14 +224,20 @@ impl CommandRotator {
             };
             command.env(var, value);
         }
-        let mut child = command.spawn().map_err(|e| {
-            format!("the rotation function's command {program:?} could not be started: {e}")
-        })?;
+        let mut child = {
+            // Held while spawning, so that the reaper never takes the new command for an orphan.
+            let mut running = reaper::running();
+            let child = command.spawn().map_err(|e| {
+                format!("the rotation function's command {program:?} could not be started: {e}")
+            })?;
+            if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
+                running.push(pid);
+            }
+            child
+        };
+        let pid = child.id().and_then(|id| i32::try_from(id).ok());
         // With `process_group(0)` the command leads a group whose id is its pid.
-        let group = child
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
-            .map(Pid::from_raw);
+        let group = pid.map(Pid::from_raw);
         // The event is written by a task of its own, so that a function that never reads its
         // input cannot hold the step past its timeout or the server's shutdown.
         let feed = child.stdin.take().map(|mut stdin| {
@@ -225,9 +261,21 @@ impl CommandRotator {
         if let Some(feed) = feed {
             feed.abort();
         }
-        if !matches!(ended, Ended::Exited(_)) {
-            kill_group(&mut child, group).await;
+        // Whatever the outcome: nothing the command started outlives its step.
+        kill_group(&mut child, group).await;
+        if let Some(pid) = pid {
+            reaper::ended(pid);
         }
+        let reaped = reaper::reap_orphans();
+        if reaped > 0 {
+            tracing::warn!(
+                secret = arn.as_str(),
+                %step,
+                reaped,
+                "killed processes the rotation function left running outside its process group"
+            );
+        }
+        drop(workdir);
         let stdout = collect(stdout).await;
         let stderr = collect(stderr).await;
         // Debug level only, never in the step's error: the output can hold secret values.
@@ -268,6 +316,36 @@ impl CommandRotator {
     }
 }
 
+/// A command's working folder: private (mode 0700, the command's user's), removed after the step.
+struct WorkDir {
+    path: std::path::PathBuf,
+}
+
+impl WorkDir {
+    fn create(user: Option<&CommandUser>) -> std::io::Result<Self> {
+        use std::os::unix::fs::DirBuilderExt as _;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "strongroom-rotation-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
+        let dir = Self { path };
+        if let Some(user) = user {
+            std::os::unix::fs::chown(&dir.path, Some(user.uid), Some(user.gid))?;
+        }
+        Ok(dir)
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
 impl StepRotator for CommandRotator {
     /// Runs the command for `step`; for `finishSecret` too: the function's own `finishSecret`
     /// moves the labels, as on AWS.
@@ -301,6 +379,8 @@ mod tests {
             timeout: Duration::from_secs(1),
             runtime: tokio::runtime::Handle::current(),
             stop,
+            env_allow: Vec::new(),
+            user: None,
         };
         for debug in [
             format!("{rotator:?}"),

@@ -13,7 +13,10 @@
 //! server stops.
 
 mod command;
+mod reaper;
 mod scheduler;
+
+pub use reaper::become_subreaper;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -182,8 +185,41 @@ pub(crate) struct RotationSettings {
         expect(dead_code, reason = "read by the built-in rotators")
     )]
     pub(crate) postgres_ca_file: Option<std::path::PathBuf>,
+    /// Variables of the server's environment rotation commands get besides the basics.
+    pub(crate) env_allow: Vec<String>,
+    /// The user rotation commands run as; `None`: the server's.
+    pub(crate) user: Option<CommandUser>,
     /// Woken by `RotateSecret`, so that a rotation it started runs at once.
     pub(crate) wake: Arc<Notify>,
+}
+
+/// The OS user rotation commands run as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CommandUser {
+    pub(crate) name: String,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) home: std::path::PathBuf,
+}
+
+impl CommandUser {
+    /// Looks `name` up; running commands as another user needs the server to run as root.
+    pub(crate) fn lookup(name: &str) -> Result<Self, String> {
+        let user = nix::unistd::User::from_name(name)
+            .map_err(|e| format!("looking up user {name:?}: {e}"))?
+            .ok_or_else(|| format!("no such user: {name:?}"))?;
+        if !nix::unistd::geteuid().is_root() && user.uid != nix::unistd::geteuid() {
+            return Err(format!(
+                "running rotation commands as {name:?} needs the server to run as root"
+            ));
+        }
+        Ok(Self {
+            name: user.name,
+            uid: user.uid.as_raw(),
+            gid: user.gid.as_raw(),
+            home: user.dir,
+        })
+    }
 }
 
 impl Default for RotationSettings {
@@ -194,6 +230,8 @@ impl Default for RotationSettings {
             interval: DEFAULT_ROTATION_INTERVAL,
             access_key_id: None,
             postgres_ca_file: None,
+            env_allow: Vec::new(),
+            user: None,
             wake: Arc::new(Notify::new()),
         }
     }

@@ -62,6 +62,8 @@ pub(crate) fn start(
                         .unwrap_or(DEFAULT_ROTATION_STEP_TIMEOUT),
                     runtime: runtime.clone(),
                     stop: stop.clone(),
+                    env_allow: settings.env_allow.clone(),
+                    user: settings.user.clone(),
                 })
             }
             #[cfg(feature = "postgres")]
