@@ -77,13 +77,42 @@ pub struct Settings {
     pub max_requests_per_connection: Option<u64>,
 }
 
+/// A settings file names commands the server runs and files it trusts: like the credentials
+/// and key files, it must be its owner's alone (no access for the group or others), and that
+/// owner must be the server's user or root.
+fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<(), ConfigError> {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(invalid(format!(
+            "the settings file is accessible to its group or others (mode {mode:o}); it names commands the server runs: make it private with chmod 600"
+        )));
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me && meta.uid() != 0 {
+        return Err(invalid(format!(
+            "the settings file belongs to user id {}, neither the server's ({me}) nor root's; it names commands the server runs",
+            meta.uid()
+        )));
+    }
+    Ok(())
+}
+
 impl Settings {
     /// Reads a TOML settings file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        let io = |source| ConfigError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        check_private(path, &file.metadata().map_err(io)?)?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).map_err(io)?;
         let mut s: Self = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
             path: path.to_path_buf(),
             message: e.message().to_owned(),
@@ -200,6 +229,8 @@ mod tests {
             "max_connections = 50\nheader_read_timeout = 3\nidle_timeout = 30\nmax_requests_per_connection = 7\n",
         )
         .unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
         let file = Settings::load(&path).unwrap();
         let flags = Settings {
             idle_timeout: Some(5),

@@ -141,7 +141,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// What a process holding secrets owes the machine: files it creates are its user's alone
+/// (umask 077), and neither a crash nor a debugger of another user writes its memory to disk
+/// (no core dumps, not dumpable).
+fn harden_process() {
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    if let Err(e) = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0) {
+        tracing::warn!(error = %e, "could not turn core dumps off");
+    }
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        tracing::warn!(error = %e, "could not mark the process non-dumpable");
+    }
+}
+
 fn serve(args: ServeArgs) -> Result<(), String> {
+    harden_process();
     let mut flags = Settings::default();
     flags.listen = args.listen;
     flags.data = args.data;
@@ -214,6 +228,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
 
     create_private_dir(&data)?;
+    warn_if_shared(&data);
     let key_existed = key_file.exists();
     let db = data.join("db");
     if !key_existed && db.exists() {
@@ -334,6 +349,23 @@ fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {
     builder
         .create(dir)
         .map_err(|e| format!("cannot create the data folder {}: {e}", dir.display()))
+}
+
+/// Warns when the data folder (made by someone else) lets its group or others in: the store's
+/// own files are private whatever the folder, but its name, backups beside it and the key file's
+/// name are still visible.
+fn warn_if_shared(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Ok(meta) = std::fs::metadata(dir) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                folder = %dir.display(),
+                mode = format!("{mode:o}"),
+                "the data folder is accessible to its group or others; make it private with chmod 700 (the store's own files are private either way)"
+            );
+        }
+    }
 }
 
 /// Completes on SIGINT or SIGTERM. The handlers are installed when this is called (before the

@@ -26,12 +26,23 @@ use crate::state::ServerState;
 ///
 /// ## Errors
 /// An I/O error of the listener; a rotation access key that is not among the credentials
-/// (`InvalidInput`, before serving); the store's final flush.
+/// (`InvalidInput`, before serving); a listener on an address other than loopback with
+/// authentication off and without [`ServerState::dangerous_accept_any_host`] (`InvalidInput`,
+/// before serving: the binary's rule); the store's final flush.
 pub async fn run(
     listener: TcpListener,
     state: ServerState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let local = listener.local_addr()?;
+    if state.credentials.is_none() && !local.ip().is_loopback() && !state.accept_any_host {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "refusing to serve {local} without authentication: give the state credentials, or call dangerous_accept_any_host() to accept anyone"
+            ),
+        ));
+    }
     let store = state.store.clone();
     let grace = state.shutdown_grace;
     let (stop, stopping) = tokio::sync::watch::channel(false);

@@ -162,7 +162,8 @@ impl ServerState {
     }
 
     /// With authentication off, also accept requests whose `Host` is not a loopback name (for a
-    /// server deliberately reachable from other machines without authentication). NO SECURITY:
+    /// server deliberately reachable from other machines without authentication; without it,
+    /// [`crate::run`] refuses a listener on an address other than loopback). NO SECURITY:
     /// without it, a request naming another host is refused, which stops web pages from reaching
     /// the server through DNS rebinding. Requests with an `Origin` header are refused either way.
     pub fn dangerous_accept_any_host(mut self) -> Self {

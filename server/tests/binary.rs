@@ -221,6 +221,98 @@ async fn a_missing_or_foreign_master_key_is_refused_and_nothing_is_written() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn in_a_folder_others_can_read_every_file_of_the_store_is_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let running = serve(
+        &["--listen", "127.0.0.1:0", "--data", data.to_str().unwrap()],
+        dir.path(),
+    )
+    .await;
+    // No core dumps of a process holding secrets.
+    let limits =
+        std::fs::read_to_string(format!("/proc/{}/limits", running.child.id().unwrap())).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert_eq!(core.split_whitespace().nth(4), Some("0"), "{core}");
+    client(&running.url, "us-east-1")
+        .create_secret()
+        .name("modes")
+        .secret_string("v")
+        .send()
+        .await
+        .unwrap();
+    let (status, err) = terminate(running).await;
+    assert!(status.success(), "{status}: {err}");
+    assert!(
+        err.contains("the data folder is accessible to its group or others"),
+        "{err}"
+    );
+    let mut seen = 0;
+    let mut stack = vec![data.join("db")];
+    while let Some(d) = stack.pop() {
+        let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", d.display());
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}", path.display());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 2, "the store's files");
+    let key_mode = std::fs::metadata(data.join("master.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(key_mode & 0o777, 0o600);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_settings_file_others_can_access_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    common::write_private(&path, "listen = \"127.0.0.1:0\"\n");
+    for mode in [0o644, 0o620] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let out = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&path)
+            .current_dir(dir.path())
+            .output()
+            .await
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("chmod 600") && err.contains("s.toml"), "{err}");
+    }
+    if nix::unistd::geteuid().is_root() {
+        // Private, but another user's: refused too.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+        std::os::unix::fs::chown(&path, Some(nobody.uid.as_raw()), None).unwrap();
+        let out = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&path)
+            .current_dir(dir.path())
+            .output()
+            .await
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("belongs to user id"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn default_data_folder_is_in_the_working_directory() {
     let dir = tempfile::tempdir().unwrap();
     let running = serve(&["--listen", "127.0.0.1:0"], dir.path()).await;
@@ -243,11 +335,10 @@ async fn config_file_settings_apply_and_flags_win() {
     )
     .unwrap();
     private(&dir.path().join("creds.txt"));
-    std::fs::write(
+    common::write_private(
         dir.path().join("strongroom.toml"),
         "listen = \"127.0.0.1:1\"\ndata = \"cfg-data\"\nregion = \"ap-south-1\"\naccount_id = \"123456789012\"\ncredentials = \"creds.txt\"\n",
-    )
-    .unwrap();
+    );
     // The flag's listen address wins over the file's; everything else comes from the file,
     // with paths relative to the file's folder.
     let running = serve(
@@ -342,11 +433,10 @@ async fn refuses_a_public_address_without_authentication_unless_forced() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_settings_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
+    common::write_private(
         dir.path().join("bad.toml"),
         "listen = \"127.0.0.1:0\"\nunknown_key = 1\n",
-    )
-    .unwrap();
+    );
     let out = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(dir.path().join("bad.toml"))
@@ -416,7 +506,7 @@ async fn bad_settings_are_clear_errors() {
 /// Writes a 0600 credentials file with the test access key in `dir`, and returns its path.
 fn test_credentials_file(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("creds.txt");
-    std::fs::write(
+    common::write_private(
         &path,
         format!(
             "{} {} {}\n",
@@ -424,8 +514,7 @@ fn test_credentials_file(dir: &Path) -> std::path::PathBuf {
             common::SECRET_ACCESS_KEY,
             common::PRINCIPAL
         ),
-    )
-    .unwrap();
+    );
     private(&path);
     path
 }

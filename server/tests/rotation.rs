@@ -165,11 +165,10 @@ impl Target {
     fn new(password: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("target.json");
-        std::fs::write(
+        common::write_private(
             &path,
             serde_json::json!({"passwords": {"app": [password]}, "steps": []}).to_string(),
-        )
-        .unwrap();
+        );
         Self { path, _dir: dir }
     }
 
@@ -906,7 +905,7 @@ async fn a_builtin_postgres_rotator_is_wired_in() {
 fn the_settings_file_and_the_flags_merge_rotation_functions_by_arn() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("strongroom.toml");
-    std::fs::write(
+    common::write_private(
         &path,
         r#"
 rotation_step_timeout = 60
@@ -916,8 +915,7 @@ rotation_access_key_id = "AKIDROTATOR"
 "arn:aws:lambda:us-east-1:000000000000:function:from-file" = "python3 /opt/rotate.py --db 'main db'"
 "arn:aws:lambda:us-east-1:000000000000:function:both" = "/usr/bin/false"
 "#,
-    )
-    .unwrap();
+    );
     let file = Settings::load(&path).unwrap();
     assert_eq!(file.rotation_step_timeout, Some(60));
     assert_eq!(file.rotation_access_key_id.as_deref(), Some("AKIDROTATOR"));
@@ -999,7 +997,7 @@ fn bad_rotation_settings_are_clear_errors() {
             "max_connections must be at least 1",
         ),
     ] {
-        std::fs::write(&path, body).unwrap();
+        common::write_private(&path, body);
         let e = Settings::load(&path).unwrap_err().to_string();
         assert!(
             e.contains("bad.toml") && e.contains(expected),
@@ -1095,13 +1093,12 @@ async fn the_binary_maps_functions_from_its_flags_and_config_file() {
     std::fs::set_permissions(&creds, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let both = "arn:aws:lambda:us-east-1:000000000000:function:both";
     let from_file = "arn:aws:lambda:us-east-1:000000000000:function:from-file";
-    std::fs::write(
+    common::write_private(
         dir.path().join("strongroom.toml"),
         format!(
             "credentials = \"creds.txt\"\nrotation_access_key_id = \"AKIDROTATOR\"\n\n[rotation_functions]\n\"{both}\" = \"false\"\n\"{from_file}\" = \"false\"\n"
         ),
-    )
-    .unwrap();
+    );
     let command = shell_words::join([
         python().to_str().unwrap(),
         function_script().to_str().unwrap(),

@@ -30,3 +30,26 @@ async fn sdk_round_trip() {
     assert!(got.created_date().is_some());
     server.stop().await.unwrap();
 }
+
+/// A library user of `run` gets the binary's rule: no unauthenticated listener off loopback
+/// without saying so.
+#[tokio::test]
+async fn run_refuses_an_unauthenticated_listener_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = strongroom::SecretStore::builder(
+        dir.path().join("db"),
+        std::sync::Arc::new(strongroom::InsecureTestKeyProvider::new(7)),
+    )
+    .open()
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let e = strongroom_server::run(
+        listener,
+        strongroom_server::ServerState::new(store),
+        std::future::pending(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("without authentication"), "{e}");
+}

@@ -53,6 +53,8 @@ impl SledBackend {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
         let path = path.as_ref().to_path_buf();
         std::fs::create_dir_all(&path)?;
+        // Private whoever made the folder: sled creates its files with the process's umask.
+        make_private(&path)?;
         // No background flusher: every acknowledged write is synced by `sync` anyway, and the
         // flusher thread would keep the folder locked for a while after the store is dropped,
         // so a store could not be reopened at once in the same process.
@@ -61,6 +63,7 @@ impl SledBackend {
             .iter()
             .map(|ks| db.open_tree(ks.name()).map_err(backend_err))
             .collect::<Result<Vec<_>, _>>()?;
+        make_private(&path)?;
         let data_file = File::open(path.join("db"))?;
         let backend = Self {
             db,
@@ -292,9 +295,59 @@ impl fmt::Debug for SledBackend {
     }
 }
 
+/// Makes the folder `dir` and everything under it private to its owner: folders mode 0700,
+/// files 0600 (symbolic links are left alone). Files sled creates later are private through the
+/// folder, whatever the umask.
+fn make_private(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            make_private(&entry.path())?;
+        } else if kind.is_file() {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_file_and_folder_of_the_store_is_private_in_a_shared_folder() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        // A folder made by someone else, open to all, with a file already in it.
+        std::fs::create_dir(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::fs::write(path.join("notes.txt"), "left here\n").unwrap();
+        std::fs::set_permissions(
+            path.join("notes.txt"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let backend = SledBackend::open(&path).unwrap();
+        let mut batch = WriteBatch::new();
+        batch.put(Keyspace::Secrets, b"k".to_vec(), b"v".to_vec());
+        backend.apply(&batch).unwrap();
+        backend.sync().unwrap();
+        drop(backend);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o700);
+        let mut files = 0;
+        for entry in std::fs::read_dir(&path).unwrap() {
+            let p = entry.unwrap().path();
+            let expected = if p.is_dir() { 0o700 } else { 0o600 };
+            assert_eq!(mode(&p), expected, "{}", p.display());
+            files += 1;
+        }
+        assert!(files >= 2, "sled's files are there");
+    }
 
     #[test]
     fn batches_apply_across_keyspaces_and_survive_reopen() {

@@ -530,3 +530,12 @@ impl aws_smithy_runtime_api::client::http::HttpConnector for PlainConnector {
         })
     }
 }
+
+/// Writes a file only its owner may read or write (mode 0600), as a settings or credentials
+/// file must be.
+pub fn write_private(path: impl AsRef<std::path::Path>, contents: impl AsRef<[u8]>) {
+    let path = path.as_ref();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::write(path, contents).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
