@@ -15,7 +15,8 @@
 //! `cargo bench --bench server` runs it (`STRONGROOM_BENCH_SECS` sets the seconds per
 //! measurement, default 3; each is run three times, alternating between the servers, and the
 //! median round is reported). The measurements are named `server/GetSecretValue` and
-//! `server/PutSecretValue`, and a filter after `--` selects among them as criterion's do (a
+//! `server/PutSecretValue`, plus `server/GetSecretValue-tls` (the server over TLS against plain
+//! HTTP, both strongroom, in the same run), and a filter after `--` selects among them as criterion's do (a
 //! regular expression, or `--exact`). Where moto_server cannot be installed or started (no
 //! Python, no package registry) the bench says so and is skipped. Under `cargo test` (no
 //! `--bench` argument) it only checks, briefly and against strongroom alone, that the measuring
@@ -116,14 +117,20 @@ fn unix_now() -> u64 {
 /// the server closed the connection (moto_server's HTTP/1.0 server closes it after each response).
 struct Conn {
     addr: SocketAddr,
-    stream: Option<TcpStream>,
+    tls: Option<tokio_rustls::TlsConnector>,
+    stream: Option<Box<dyn Io>>,
     buf: Vec<u8>,
 }
 
+/// A plain or a TLS stream.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Io for T {}
+
 impl Conn {
-    fn new(addr: SocketAddr) -> Self {
+    fn new(addr: SocketAddr, tls: Option<tokio_rustls::TlsConnector>) -> Self {
         Self {
             addr,
+            tls,
             stream: None,
             buf: Vec::with_capacity(16 * 1024),
         }
@@ -134,7 +141,17 @@ impl Conn {
             if self.stream.is_none() {
                 let stream = TcpStream::connect(self.addr).await.unwrap();
                 stream.set_nodelay(true).unwrap();
-                self.stream = Some(stream);
+                self.stream = Some(match &self.tls {
+                    None => Box::new(stream),
+                    Some(tls) => Box::new(
+                        tls.connect(
+                            rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap(),
+                            stream,
+                        )
+                        .await
+                        .unwrap(),
+                    ),
+                });
                 self.buf.clear();
             }
             if let Some(answer) = self.exchange(p).await {
@@ -198,6 +215,7 @@ struct Measured {
 /// Drives `CONNECTIONS` connections for `secs`, connection `i` cycling over `requests[i]`.
 async fn drive(
     addr: SocketAddr,
+    tls: Option<tokio_rustls::TlsConnector>,
     requests: Vec<Vec<Prepared>>,
     warmup: Duration,
     secs: Duration,
@@ -207,8 +225,9 @@ async fn drive(
     let end = measure_from + secs;
     let mut tasks = Vec::new();
     for reqs in requests {
+        let tls = tls.clone();
         tasks.push(tokio::task::spawn_local(async move {
-            let mut conn = Conn::new(addr);
+            let mut conn = Conn::new(addr, tls);
             let mut latencies = Vec::new();
             let mut errors = 0;
             let mut i = 0;
@@ -272,7 +291,41 @@ impl Drop for Server {
     }
 }
 
-fn start_strongroom(dir: &Path) -> Server {
+/// A test CA's certificate for 127.0.0.1 written into `dir` (cert.pem, key.pem), and a client
+/// connector that trusts that CA only.
+fn test_tls(dir: &Path) -> tokio_rustls::TlsConnector {
+    use rustls::pki_types::pem::PemObject as _;
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+    std::fs::set_permissions(
+        dir.join("key.pem"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(ca.pem().as_bytes()).unwrap())
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+fn start_strongroom(dir: &Path, tls: bool) -> Server {
     std::fs::write(
         dir.join("creds"),
         format!("{ACCESS_KEY} {SECRET_KEY} bench\n"),
@@ -289,6 +342,16 @@ fn start_strongroom(dir: &Path) -> Server {
         .arg(dir.join("data"))
         .arg("--credentials")
         .arg(dir.join("creds"))
+        .args(if tls {
+            vec![
+                "--tls-cert".into(),
+                dir.join("cert.pem").into_os_string(),
+                "--tls-key".into(),
+                dir.join("key.pem").into_os_string(),
+            ]
+        } else {
+            Vec::new()
+        })
         .env(
             "RUST_LOG",
             std::env::var("STRONGROOM_BENCH_LOG").unwrap_or_else(|_| "info".to_owned()),
@@ -421,8 +484,8 @@ fn value_1kib() -> String {
     "v".repeat(1024)
 }
 
-async fn setup(addr: SocketAddr) {
-    let mut s = Conn::new(addr);
+async fn setup(addr: SocketAddr, tls: Option<tokio_rustls::TlsConnector>) {
+    let mut s = Conn::new(addr, tls);
     let create = |name: String| {
         prepare(
             addr,
@@ -486,7 +549,8 @@ fn main() {
     .into_iter()
     .filter(|(op, _)| selected(&args, &format!("server/{op}")))
     .collect();
-    if operations.is_empty() {
+    let tls_selected = selected(&args, "server/GetSecretValue-tls");
+    if operations.is_empty() && !tls_selected {
         return;
     }
     // The baseline: without it there is nothing to compare with, so the bench is skipped.
@@ -519,10 +583,10 @@ fn main() {
     let local = tokio::task::LocalSet::new();
     let dir = tempfile::tempdir().unwrap();
     local.block_on(&rt, async {
-        let strongroom = start_strongroom(dir.path());
-        setup(strongroom.addr).await;
+        let strongroom = start_strongroom(dir.path(), false);
+        setup(strongroom.addr, None).await;
         if let Some(m) = &moto {
-            setup(m.addr).await;
+            setup(m.addr, None).await;
         }
         for (op, requests) in operations {
             // Rounds alternate between the servers, and each reports its median round, so that
@@ -530,13 +594,13 @@ fn main() {
             let mut ours = Vec::new();
             let mut theirs = Vec::new();
             for _ in 0..rounds {
-                let r = drive(strongroom.addr, requests(strongroom.addr), warmup, secs).await;
+                let r = drive(strongroom.addr, None, requests(strongroom.addr), warmup, secs).await;
                 assert_eq!(r.errors, 0, "{op}: strongroom answered errors");
                 assert!(r.rate > 0.0);
                 eprintln!("  {op} round: strongroom {:.0} req/s", r.rate);
                 ours.push(r);
                 if let Some(m) = &moto {
-                    let r = drive(m.addr, requests(m.addr), warmup, secs).await;
+                    let r = drive(m.addr, None, requests(m.addr), warmup, secs).await;
                     assert_eq!(r.errors, 0, "{op}: moto_server answered errors");
                     eprintln!("  {op} round: moto_server {:.0} req/s", r.rate);
                     theirs.push(r);
@@ -565,6 +629,44 @@ fn main() {
                     ms(ours.p99)
                 ),
             }
+        }
+        if tls_selected {
+            // The same server binary over TLS (keep-alive connections, so the handshake is paid
+            // once per connection), against plain HTTP in the same run.
+            let tls_dir = tempfile::tempdir().unwrap();
+            let connector = test_tls(tls_dir.path());
+            let secure = start_strongroom(tls_dir.path(), true);
+            setup(secure.addr, Some(connector.clone())).await;
+            let mut tls_rounds = Vec::new();
+            let mut plain_rounds = Vec::new();
+            for _ in 0..rounds {
+                let r = drive(
+                    secure.addr,
+                    Some(connector.clone()),
+                    get_requests(secure.addr),
+                    warmup,
+                    secs,
+                )
+                .await;
+                assert_eq!(r.errors, 0, "GetSecretValue over TLS answered errors");
+                eprintln!("  GetSecretValue round: TLS {:.0} req/s", r.rate);
+                tls_rounds.push(r);
+                let r = drive(strongroom.addr, None, get_requests(strongroom.addr), warmup, secs).await;
+                eprintln!("  GetSecretValue round: plain {:.0} req/s", r.rate);
+                plain_rounds.push(r);
+            }
+            let (tls, plain) = (median(tls_rounds), median(plain_rounds));
+            println!(
+                "GetSecretValue over TLS: {:.0} req/s, plain HTTP {:.0} req/s, ratio {:.2} (p50 {:.2} ms / {:.2} ms, p99 {:.2} ms / {:.2} ms; {CONNECTIONS} connections, median of {rounds} rounds of {:.0} s)",
+                tls.rate,
+                plain.rate,
+                tls.rate / plain.rate,
+                ms(tls.p50),
+                ms(plain.p50),
+                ms(tls.p99),
+                ms(plain.p99),
+                secs.as_secs_f64(),
+            );
         }
     });
 }

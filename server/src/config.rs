@@ -26,7 +26,7 @@ pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 ///
 /// As a TOML file (`--config FILE`), the keys are `listen`, `data`, `key_file`, `region`,
 /// `account_id`, `credentials`, `allow_unauthenticated`, `rotation_step_timeout` (seconds),
-/// `postgres_ca_file`, `rotation_env` (a list of names), `rotation_user`, `max_connections`, `header_read_timeout`, `idle_timeout`, `request_timeout`
+/// `postgres_ca_file`, `tls_cert`, `tls_key`, `tls_client_ca`, `allow_plaintext`, `rotation_env` (a list of names), `rotation_user`, `max_connections`, `header_read_timeout`, `idle_timeout`, `request_timeout`
 /// and `max_requests_per_connection` (seconds and counts, at least 1),
 /// `rotation_access_key_id`, and the table `[rotation_functions]` of `"ARN" = "COMMAND"`
 /// entries; relative paths in the file are relative to the file's folder (a command's words are
@@ -60,6 +60,14 @@ pub struct Settings {
     /// PEM CA certificates the built-in PostgreSQL rotators trust for database servers
     /// (default: the platform's).
     pub postgres_ca_file: Option<PathBuf>,
+    /// The TLS certificate chain (PEM).
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// A CA (PEM) that client certificates must be signed by.
+    pub tls_client_ca: Option<PathBuf>,
+    /// Allow plain HTTP on an address other than loopback.
+    pub allow_plaintext: Option<bool>,
     /// Variables of the server's environment rotation commands get besides the basics.
     #[serde(default)]
     pub rotation_env: Vec<String>,
@@ -148,6 +156,9 @@ impl Settings {
             &mut s.key_file,
             &mut s.credentials,
             &mut s.postgres_ca_file,
+            &mut s.tls_cert,
+            &mut s.tls_key,
+            &mut s.tls_client_ca,
         ]
         .into_iter()
         .flatten()
@@ -188,6 +199,10 @@ impl Settings {
                 self.rotation_env
             },
             rotation_user: self.rotation_user.or(fallback.rotation_user),
+            tls_cert: self.tls_cert.or(fallback.tls_cert),
+            tls_key: self.tls_key.or(fallback.tls_key),
+            tls_client_ca: self.tls_client_ca.or(fallback.tls_client_ca),
+            allow_plaintext: self.allow_plaintext.or(fallback.allow_plaintext),
             max_connections: self.max_connections.or(fallback.max_connections),
             header_read_timeout: self.header_read_timeout.or(fallback.header_read_timeout),
             idle_timeout: self.idle_timeout.or(fallback.idle_timeout),

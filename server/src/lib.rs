@@ -31,6 +31,7 @@ mod protocol;
 mod rotation;
 mod server;
 mod state;
+mod tls;
 
 pub use auth::{Credentials, MAX_CLOCK_SKEW};
 pub use config::{
@@ -46,3 +47,4 @@ pub use rotation::{
 };
 pub use server::run;
 pub use state::{DEFAULT_MAX_BODY_BYTES, SHUTDOWN_GRACE, ServerState};
+pub use tls::TlsFiles;

@@ -31,9 +31,11 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
+
+use crate::tls::Tls;
 
 /// Descriptors kept free for everything but client connections: the store's files, logs,
 /// rotation commands' pipes, connections to databases being rotated.
@@ -219,12 +221,12 @@ impl Registry {
 }
 
 /// A stream that tells its connection when bytes arrive.
-struct Tracked {
-    inner: TcpStream,
+struct Tracked<S> {
+    inner: S,
     conn: Arc<Conn>,
 }
 
-impl AsyncRead for Tracked {
+impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -239,7 +241,7 @@ impl AsyncRead for Tracked {
     }
 }
 
-impl AsyncWrite for Tracked {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -269,13 +271,14 @@ impl AsyncWrite for Tracked {
     }
 }
 
-/// Accepts connections on `listener` and serves `router` on them until `stopping` turns true;
-/// then closes idle connections, lets requests in flight finish, and returns once every
-/// connection has closed.
+/// Accepts connections on `listener` and serves `router` on them (over TLS with `tls`) until
+/// `stopping` turns true; then closes idle connections, lets requests in flight finish, and
+/// returns once every connection has closed.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    tls: Option<Arc<Tls>>,
     mut stopping: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let registry = Arc::new(Registry::default());
@@ -334,8 +337,29 @@ pub(crate) async fn serve(
         let registry = Arc::clone(&registry);
         let router = router.clone();
         let stopping = stopping.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            serve_connection(stream, conn, router, limits, stopping).await;
+            let _ = stream.set_nodelay(true);
+            let tracked = Tracked {
+                inner: stream,
+                conn: Arc::clone(&conn),
+            };
+            match tls {
+                None => serve_connection(tracked, conn, router, limits, stopping).await,
+                Some(tls) => {
+                    // The handshake is part of the wait for the first request's head.
+                    let handshake = tls.acceptor().accept(tracked);
+                    let deadline = conn.deadline(&limits);
+                    let stream = tokio::select! {
+                        done = handshake => done.map_err(|e| tracing::debug!(error = %e, "TLS handshake failed")).ok(),
+                        () = conn.kill.notified() => None,
+                        () = tokio::time::sleep_until(deadline) => None,
+                    };
+                    if let Some(stream) = stream {
+                        serve_connection(stream, conn, router, limits, stopping).await;
+                    }
+                }
+            }
             registry.remove(id);
         });
     }
@@ -358,14 +382,15 @@ fn is_out_of_descriptors(e: &io::Error) -> bool {
 }
 
 /// Serves one connection until it closes, is shed, times out or the server stops.
-async fn serve_connection(
-    stream: TcpStream,
+async fn serve_connection<S>(
+    stream: S,
     conn: Arc<Conn>,
     router: Router,
     limits: ConnectionLimits,
     mut stopping: watch::Receiver<bool>,
-) {
-    let _ = stream.set_nodelay(true);
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service = {
         let conn = Arc::clone(&conn);
         let inner = TowerToHyperService::new(router);
@@ -394,10 +419,7 @@ async fn serve_connection(
             }
         })
     };
-    let io = TokioIo::new(Tracked {
-        inner: stream,
-        conn: Arc::clone(&conn),
-    });
+    let io = TokioIo::new(stream);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.header_read_timeout(None).keep_alive(true);
     let connection = builder.serve_connection(io, service);

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use strongroom::{AccountId, LocalKeyProvider, Region, SecretStore};
 use strongroom_server::{
     Credentials, DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN,
-    DEFAULT_REGION, ServerState, Settings, become_subreaper, parse_rotation_mapping,
+    DEFAULT_REGION, ServerState, Settings, TlsFiles, become_subreaper, parse_rotation_mapping,
     parse_rotation_table, raise_descriptor_limit, run,
 };
 use tracing_subscriber::EnvFilter;
@@ -72,6 +72,20 @@ struct ServeArgs {
     /// servers [default: the platform's].
     #[arg(long, value_name = "FILE")]
     postgres_ca_file: Option<PathBuf>,
+    /// Serve over TLS with this certificate chain (PEM; the server's certificate first).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Require client certificates signed by a CA in this PEM file (they gate the connection;
+    /// SigV4 still names the principal).
+    #[arg(long, value_name = "FILE")]
+    tls_client_ca: Option<PathBuf>,
+    /// Allow plain HTTP on an address other than loopback (behind a TLS proxy). NO SECURITY
+    /// otherwise.
+    #[arg(long)]
+    allow_plaintext: bool,
     /// Pass the server's environment variable NAME on to rotation commands (they get only
     /// PATH, HOME, LANG, LC_ALL, TZ, TMPDIR and their AWS settings otherwise). Repeatable.
     #[arg(long, value_name = "NAME")]
@@ -168,6 +182,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     flags.rotation_step_timeout = args.rotation_step_timeout;
     flags.postgres_ca_file = args.postgres_ca_file;
     flags.rotation_access_key_id = args.rotation_access_key_id;
+    flags.tls_cert = args.tls_cert;
+    flags.tls_key = args.tls_key;
+    flags.tls_client_ca = args.tls_client_ca;
+    flags.allow_plaintext = args.allow_plaintext.then_some(true);
     flags.rotation_env = args.rotation_env;
     flags.rotation_user = args.rotation_user;
     flags.max_connections = args.max_connections;
@@ -227,6 +245,23 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         }
     }
 
+    let tls_files = match (&settings.tls_cert, &settings.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: settings.tls_client_ca.clone(),
+        }),
+        (None, None) if settings.tls_client_ca.is_some() => {
+            return Err("--tls-client-ca needs --tls-cert and --tls-key".to_owned());
+        }
+        (None, None) if !listen.ip().is_loopback() && settings.allow_plaintext != Some(true) => {
+            return Err(format!(
+                "refusing to serve {listen} without TLS: signed requests and secret values would cross the network in clear; give --tls-cert FILE --tls-key FILE, or --allow-plaintext (behind a TLS proxy)"
+            ));
+        }
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".to_owned()),
+    };
     create_private_dir(&data)?;
     warn_if_shared(&data);
     let key_existed = key_file.exists();
@@ -304,9 +339,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             }
         }
     }
-    if !listen.ip().is_loopback() {
+    if let Some(files) = tls_files {
+        let cert = files.cert.clone();
+        let client_certificates = files.client_ca.is_some();
+        state = state.with_tls(files).map_err(|e| format!("TLS: {e}"))?;
+        tracing::info!(cert = %cert.display(), client_certificates, "serving over TLS (SIGHUP reloads the certificate)");
+    } else if !listen.ip().is_loopback() {
         tracing::warn!(
-            "serving plain HTTP on a non-loopback address: requests and secret values cross the network unencrypted; put a TLS proxy in front"
+            "serving plain HTTP on a non-loopback address (--allow-plaintext): requests and secret values cross the network unencrypted unless a TLS proxy is in front"
         );
     }
 

@@ -11,6 +11,7 @@ use crate::listener;
 use crate::protocol::router;
 use crate::rotation::{self, ROTATION_STOP_WAIT};
 use crate::state::ServerState;
+use crate::tls;
 
 /// Serves `listener` until `shutdown` completes, then stops accepting connections, closes idle
 /// ones, lets requests in flight finish (for at most the state's shutdown grace,
@@ -52,7 +53,7 @@ pub async fn run(
         Arc::clone(&state.clock),
         &state.rotation,
         state.credentials.as_deref(),
-        rotation::endpoint_url(listener.local_addr()?),
+        rotation::endpoint_url(local, state.tls.is_some()),
         stopping.clone(),
     )?;
     let signal = Arc::clone(&stop);
@@ -62,7 +63,11 @@ pub async fn run(
     });
     let mut deadline = stopping.clone();
     let limits = state.connections;
-    let serve = listener::serve(listener, router(state), limits, stopping);
+    let tls = state.tls.clone();
+    if let Some(tls) = &tls {
+        tls::reload_on_hangup(Arc::clone(tls))?;
+    }
+    let serve = listener::serve(listener, router(state), limits, tls, stopping);
     let served = tokio::select! {
         served = serve => served,
         () = async move {

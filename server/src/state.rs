@@ -9,6 +9,7 @@ use strongroom::{Clock, SecretStore, SystemClock};
 use crate::auth::Credentials;
 use crate::listener::ConnectionLimits;
 use crate::rotation::{RotationFunction, RotationSettings};
+use crate::tls::{Tls, TlsFiles};
 
 /// The largest request body accepted, unless configured: room for the largest secret
 /// (65,536 bytes, about 87 KiB as base64) with all its tags and description.
@@ -28,6 +29,7 @@ pub struct ServerState {
     pub(crate) accept_any_host: bool,
     pub(crate) rotation: RotationSettings,
     pub(crate) connections: ConnectionLimits,
+    pub(crate) tls: Option<Arc<Tls>>,
 }
 
 impl fmt::Debug for ServerState {
@@ -40,6 +42,7 @@ impl fmt::Debug for ServerState {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("rotation", &self.rotation)
             .field("connections", &self.connections)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -58,6 +61,7 @@ impl ServerState {
             accept_any_host: false,
             rotation: RotationSettings::default(),
             connections: ConnectionLimits::default(),
+            tls: None,
         }
     }
 
@@ -145,6 +149,16 @@ impl ServerState {
     pub fn with_max_body_bytes(mut self, max: usize) -> Self {
         self.max_body_bytes = max;
         self
+    }
+
+    /// Serves over TLS with the certificate chain and key in `files` (and client certificates,
+    /// if it names a CA): read now, so a bad file is an error here; [`crate::run`] reads them
+    /// again on `SIGHUP`. Rotation commands then reach the server over `https` and get
+    /// `AWS_CA_BUNDLE` set to the certificate file.
+    pub fn with_tls(mut self, files: TlsFiles) -> Result<Self, String> {
+        self.rotation.ca_bundle = Some(files.cert.clone());
+        self.tls = Some(Arc::new(Tls::load(files)?));
+        Ok(self)
     }
 
     /// Bounds on client connections: their number, and how long a request's head, an idle wait

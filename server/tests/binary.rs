@@ -391,7 +391,7 @@ async fn config_file_settings_apply_and_flags_win() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn refuses_a_public_address_without_authentication_unless_forced() {
+async fn refuses_a_public_address_without_authentication_or_tls_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
         .args(["serve", "--listen", "0.0.0.0:0", "--data"])
@@ -407,12 +407,37 @@ async fn refuses_a_public_address_without_authentication_unless_forced() {
         "nothing is created when refusing"
     );
 
+    // Authentication off is allowed, but not in clear off loopback.
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--allow-unauthenticated",
+            "--data",
+        ])
+        .arg(dir.path().join("d"))
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("without TLS") && err.contains("--allow-plaintext"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("d").exists(),
+        "nothing is created when refusing"
+    );
+
     let mut child = Command::new(BIN)
         .args([
             "serve",
             "--listen",
             "0.0.0.0:0",
             "--allow-unauthenticated",
+            "--allow-plaintext",
             "--data",
         ])
         .arg(dir.path().join("d"))

@@ -16,3 +16,4 @@ mod sdk_operations;
 mod shutdown;
 mod sigv4;
 mod smoke;
+mod tls;

@@ -38,7 +38,7 @@ fn workspace_root() -> PathBuf {
 }
 
 /// The Python interpreter with boto3 and the AWS CLI installed.
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     let (python, origin) = match std::env::var_os("STRONGROOM_PYTHON") {
         Some(p) => (PathBuf::from(p), "$STRONGROOM_PYTHON"),
         None => (

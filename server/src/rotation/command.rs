@@ -38,6 +38,8 @@ pub(super) struct CommandRotator {
     pub(super) env_allow: Vec<String>,
     /// The user commands run as; `None`: the server's.
     pub(super) user: Option<CommandUser>,
+    /// With TLS, the server's certificate file, given as `AWS_CA_BUNDLE`.
+    pub(super) ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for CommandRotator {
@@ -200,6 +202,9 @@ impl CommandRotator {
         }
         if let Some(user) = &self.user {
             command.uid(user.uid).gid(user.gid).env("HOME", &user.home);
+        }
+        if let Some(bundle) = &self.ca_bundle {
+            command.env("AWS_CA_BUNDLE", bundle);
         }
         // A private folder of its own, never the server's (next to the data and the key).
         let workdir = WorkDir::create(self.user.as_ref()).map_err(|e| {
@@ -381,6 +386,7 @@ mod tests {
             stop,
             env_allow: Vec::new(),
             user: None,
+            ca_bundle: None,
         };
         for debug in [
             format!("{rotator:?}"),

@@ -189,6 +189,8 @@ pub(crate) struct RotationSettings {
     pub(crate) env_allow: Vec<String>,
     /// The user rotation commands run as; `None`: the server's.
     pub(crate) user: Option<CommandUser>,
+    /// With TLS, the server's certificate file: commands get it as `AWS_CA_BUNDLE`.
+    pub(crate) ca_bundle: Option<std::path::PathBuf>,
     /// Woken by `RotateSecret`, so that a rotation it started runs at once.
     pub(crate) wake: Arc<Notify>,
 }
@@ -232,19 +234,21 @@ impl Default for RotationSettings {
             postgres_ca_file: None,
             env_allow: Vec::new(),
             user: None,
+            ca_bundle: None,
             wake: Arc::new(Notify::new()),
         }
     }
 }
 
 /// The URL that a process on this machine reaches a server bound to `addr` at.
-pub(crate) fn endpoint_url(addr: SocketAddr) -> String {
+pub(crate) fn endpoint_url(addr: SocketAddr, tls: bool) -> String {
     let ip = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    format!("http://{}", SocketAddr::new(ip, addr.port()))
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{}", SocketAddr::new(ip, addr.port()))
 }
 
 /// Whether `stop` is true, or its sender is gone (the server stopped).
@@ -337,13 +341,16 @@ mod tests {
     #[test]
     fn the_endpoint_of_an_unspecified_address_is_loopback() {
         assert_eq!(
-            endpoint_url("0.0.0.0:7320".parse().unwrap()),
+            endpoint_url("0.0.0.0:7320".parse().unwrap(), false),
             "http://127.0.0.1:7320"
         );
-        assert_eq!(endpoint_url("[::]:80".parse().unwrap()), "http://[::1]:80");
         assert_eq!(
-            endpoint_url("10.1.2.3:9".parse().unwrap()),
-            "http://10.1.2.3:9"
+            endpoint_url("[::]:80".parse().unwrap(), false),
+            "http://[::1]:80"
+        );
+        assert_eq!(
+            endpoint_url("10.1.2.3:9".parse().unwrap(), true),
+            "https://10.1.2.3:9"
         );
     }
 }

@@ -64,6 +64,7 @@ pub(crate) fn start(
                     stop: stop.clone(),
                     env_allow: settings.env_allow.clone(),
                     user: settings.user.clone(),
+                    ca_bundle: settings.ca_bundle.clone(),
                 })
             }
             #[cfg(feature = "postgres")]
