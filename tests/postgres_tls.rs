@@ -218,10 +218,16 @@ use rustls::pki_types::pem::PemObject;
 
 /// This machine's address on its default route: not a loopback address.
 fn non_loopback_address() -> Option<IpAddr> {
-    let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
-    socket.connect("192.0.2.255:9").ok()?;
-    let ip = socket.local_addr().ok()?.ip();
-    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+    // Connecting a UDP socket sends nothing: it only picks the route, and so the source
+    // address. Unicast documentation addresses (never a broadcast address, which is refused).
+    ["203.0.113.1:9", "198.51.100.1:9", "10.1.2.3:9"]
+        .into_iter()
+        .find_map(|target| {
+            let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
+            socket.connect(target).ok()?;
+            let ip = socket.local_addr().ok()?.ip();
+            (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+        })
 }
 
 fn open_store(dir: &std::path::Path) -> SecretStore {
