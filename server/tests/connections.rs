@@ -14,12 +14,11 @@ use crate::common;
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::TestServer;
 use strongroom_server::ConnectionLimits;
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// A complete, unauthenticated `ListSecrets` request that keeps the connection open.
 fn list_request(host: &str) -> Vec<u8> {
@@ -216,28 +215,15 @@ async fn a_new_client_is_served_while_held_connections_exceed_the_descriptor_lim
     strongroom_server::raise_descriptor_limit().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("server.log");
-    let mut child = tokio::process::Command::new("sh")
+    let mut command = tokio::process::Command::new("sh");
+    command
         .arg("-c")
         .arg("ulimit -n 512 && exec \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_strongroom"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(dir.path().join("data"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .await
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+        .env("RUST_LOG", "info");
+    let (mut child, addr) = common::spawn_serving(command, &log).await;
 
     let held = {
         let addr = addr.clone();

@@ -14,10 +14,7 @@ use crate::common;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 const FUNCTION: &str = "arn:aws:lambda:us-east-1:000000000000:function:isolation";
 
@@ -30,33 +27,15 @@ struct Server {
 /// Starts the binary in `dir` (data in `dir/data`) with `args`, and `env` added to its own.
 async fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
     let log = dir.join("server.log");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_strongroom"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_strongroom"));
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(dir.join("data"))
         .args(args)
         .envs(env.iter().copied())
         .env("RUST_LOG", "info")
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .await
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| {
-            panic!(
-                "{line:?}: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            )
-        })
-        .to_owned();
+        .current_dir(dir);
+    let (child, addr) = common::spawn_serving(command, &log).await;
     Server {
         child,
         url: format!("http://{addr}"),

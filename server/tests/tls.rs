@@ -11,7 +11,6 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use common::TestServer;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use strongroom_server::TlsFiles;
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// A test CA and a certificate it signed, in PEM.
 struct Pki {
@@ -235,29 +234,16 @@ async fn the_binary_serves_tls_and_reloads_its_certificate_on_sighup() {
     let second = pki(&["127.0.0.1"], "second CA");
     let (cert, key, _) = write_pki(dir.path(), &first);
     let log = dir.path().join("server.log");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_strongroom"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_strongroom"));
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(dir.path().join("data"))
         .arg("--tls-cert")
         .arg(&cert)
         .arg("--tls-key")
         .arg(&key)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .await
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+        .env("RUST_LOG", "info");
+    let (mut child, addr) = common::spawn_serving(command, &log).await;
     let status = list_over_tls(&addr, client_config(&first.ca, None))
         .await
         .unwrap();

@@ -539,3 +539,35 @@ pub fn write_private(path: impl AsRef<std::path::Path>, contents: impl AsRef<[u8
     std::fs::write(path, contents).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
+
+/// Starts `command` (the `strongroom` binary, `serve` and its arguments, or a wrapper that
+/// execs it) with its standard error in the file `log`, and returns the child and the address
+/// its first line of standard output announces (`listening on ADDR`).
+pub async fn spawn_serving(
+    mut command: tokio::process::Command,
+    log: &std::path::Path,
+) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    tokio::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .await
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| {
+            panic!(
+                "first line {line:?}; log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            )
+        })
+        .to_owned();
+    (child, addr)
+}
