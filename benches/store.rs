@@ -3,6 +3,9 @@
 //!   record bytes plus one XChaCha20-Poly1305 open). Target: at most 2x.
 //! - `write/put_secret_value_durable` vs `write/baseline_insert_flush_fsync` (a raw sled insert,
 //!   flush and fsync). Target: at most 1.5x.
+//! - `verify/verify_integrity_10k_secrets` vs `verify/baseline_scan_10k_secrets` (a scan of the
+//!   same 10,000 secret records through the raw backend): the check every open makes of every
+//!   metadata record's MAC and of the store digest. Target: at most 3x.
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -19,8 +22,9 @@ use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use strongroom::{
-    CreateSecretInput, GetSecretValueInput, InsecureTestKeyProvider, Keyspace, PutSecretValueInput,
-    SecretId, SecretName, SecretStore, SecretValue, SledBackend, StorageBackend,
+    CreateSecretInput, Description, GetSecretValueInput, InsecureTestKeyProvider, Keyspace,
+    PutSecretValueInput, SecretId, SecretName, SecretStore, SecretValue, SledBackend,
+    StorageBackend, Tag,
 };
 
 const KIB: usize = 1024;
@@ -29,7 +33,8 @@ fn value_1kib() -> SecretValue {
     SecretValue::string("x".repeat(KIB)).unwrap()
 }
 
-fn read(c: &mut Criterion) {
+/// A store on a sled backend the bench can also read directly, in a temporary folder.
+fn store_on_sled() -> (tempfile::TempDir, Arc<SledBackend>, SecretStore) {
     let dir = tempfile::tempdir().unwrap();
     let backend = Arc::new(SledBackend::open(dir.path().join("store")).unwrap());
     let store = SecretStore::builder_with_backend(
@@ -38,6 +43,11 @@ fn read(c: &mut Criterion) {
     )
     .open()
     .unwrap();
+    (dir, backend, store)
+}
+
+fn read(c: &mut Criterion) {
+    let (dir, backend, store) = store_on_sled();
     let s = store.as_system();
     let name = SecretName::new("bench/read").unwrap();
     s.create_secret(CreateSecretInput::new(name.clone()).value(value_1kib()))
@@ -132,5 +142,36 @@ fn write(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, read, write);
+fn verify(c: &mut Criterion) {
+    const SECRETS: usize = 10_000;
+    let (_dir, backend, store) = store_on_sled();
+    let s = store.as_system();
+    let tags: Vec<Tag> = (0..3)
+        .map(|i| Tag::new(format!("key-{i}"), "a tag value").unwrap())
+        .collect();
+    for i in 0..SECRETS {
+        let name = SecretName::new(format!("bench/verify/{i:05}")).unwrap();
+        let input = tags.iter().cloned().fold(
+            CreateSecretInput::new(name)
+                .value(SecretValue::string("v").unwrap())
+                .description(
+                    Description::new("a secret with a description and three tags").unwrap(),
+                ),
+            CreateSecretInput::tag,
+        );
+        s.create_secret(input).unwrap();
+    }
+    let mut g = c.benchmark_group("verify");
+    g.throughput(Throughput::Elements(SECRETS as u64));
+    g.sample_size(20);
+    g.bench_function("baseline_scan_10k_secrets", |b| {
+        b.iter(|| black_box(backend.scan_prefix(Keyspace::Secrets, b"").unwrap().len()))
+    });
+    g.bench_function("verify_integrity_10k_secrets", |b| {
+        b.iter(|| store.verify_integrity().unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, read, write, verify);
 criterion_main!(benches);

@@ -142,6 +142,11 @@ pub enum Error {
     /// A stored record could not be decoded.
     #[error("a stored record is corrupt")]
     Corrupt(#[source] DecodeError),
+    /// A stored record failed its integrity check: it was edited, copied under another key, or
+    /// rolled back to an older copy outside the store (`docs/format.md`). The message names the
+    /// record, never a value. Nothing is answered from it.
+    #[error("a stored record failed its integrity check: {0}")]
+    Integrity(String),
     /// The store's values are wrapped under master keys the key provider does not hold (a key
     /// file that is missing, or another store's): the store refuses to open rather than write
     /// under a second key.
@@ -181,6 +186,7 @@ impl Error {
             Self::KeyProvider(_)
             | Self::Storage(_)
             | Self::Corrupt(_)
+            | Self::Integrity(_)
             | Self::Poisoned
             | Self::UnknownMasterKey { .. } => ErrorKind::InternalServiceError,
             Self::Shared(e) => e.kind(),
@@ -330,7 +336,10 @@ impl fmt::Display for Violation {
 
 impl From<StorageError> for Error {
     fn from(e: StorageError) -> Self {
-        Self::Storage(e)
+        match e {
+            StorageError::Integrity(detail) => Self::Integrity(detail),
+            other => Self::Storage(other),
+        }
     }
 }
 

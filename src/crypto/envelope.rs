@@ -49,6 +49,12 @@ pub(crate) fn aad_for_key(store_id: &[u8; 16], arn: &str, version: &str) -> Vec<
     bound(b"strongroom/data-key", store_id, arn, version, 0)
 }
 
+/// Associated data of the store's integrity key (the key its records are authenticated under):
+/// format and store.
+pub(crate) fn aad_for_integrity_key(store_id: &[u8; 16]) -> Vec<u8> {
+    bound(b"strongroom/integrity-key", store_id, "", "", 0)
+}
+
 /// The AEAD refused to seal (only possible for messages beyond 2^38 bytes). Carries no detail.
 #[derive(Debug)]
 pub(crate) struct SealFailed;

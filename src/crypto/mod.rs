@@ -7,7 +7,9 @@ mod keys;
 mod local;
 mod provider;
 
-pub(crate) use envelope::{aad_for_key, aad_for_value, fingerprint, open, seal};
+pub(crate) use envelope::{
+    aad_for_integrity_key, aad_for_key, aad_for_value, fingerprint, open, seal,
+};
 #[cfg(any(test, feature = "test-util"))]
 pub use insecure::InsecureTestKeyProvider;
 pub use keys::DataKey;

@@ -1,5 +1,5 @@
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// The format byte of records unchanged since the first release.
 pub(crate) const FORMAT_V1: u8 = 1;
@@ -46,6 +46,13 @@ pub(crate) fn encode_as<T: Serialize>(
 }
 
 pub(crate) fn decode<T: DeserializeOwned + Plain>(bytes: &[u8]) -> Result<T, DecodeError> {
+    decode_borrowed(bytes)
+}
+
+/// Like [`decode`], for a record that borrows from `bytes` (no copy of its byte strings).
+pub(crate) fn decode_borrowed<'a, T: Deserialize<'a> + Plain>(
+    bytes: &'a [u8],
+) -> Result<T, DecodeError> {
     let (format, body) = split_format(bytes)?;
     if format != FORMAT_V1 {
         return Err(DecodeError::UnsupportedFormat(format));
@@ -60,7 +67,7 @@ pub(crate) fn split_format(bytes: &[u8]) -> Result<(u8, &[u8]), DecodeError> {
 }
 
 /// Decodes a record body (after its format byte), refusing trailing bytes.
-pub(crate) fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, DecodeError> {
+pub(crate) fn decode_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, DecodeError> {
     let (value, rest) =
         postcard::take_from_bytes(body).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     if !rest.is_empty() {

@@ -1,16 +1,22 @@
 //! Storage behind one narrow trait, its sled implementation, and the record codec.
 
+mod authenticated;
 mod codec;
 mod records;
 mod sled_backend;
 
 use std::fmt;
 
+pub(crate) use authenticated::{
+    Authenticated, FORMAT_AUTHENTICATED, IntegrityKey, Stamp, describe as describe_record,
+    enveloped, parts as authenticated_parts, verify_store,
+};
 pub use codec::DecodeError;
-pub(crate) use codec::{FORMAT_V1, decode, encode};
+pub(crate) use codec::{FORMAT_V1, decode, decode_borrowed, encode};
 pub(crate) use records::{
-    Deletion, MasterKeysRecord, MetaRecord, RotationConfig, RotationProgress, SecretKey,
-    SecretRecord, StoredRules, ValueRecord, VersionMeta, value_key, value_prefix,
+    Deletion, IntegrityRecord, MasterKeysRecord, MetaRecord, RotationConfig, RotationProgress,
+    SecretKey, SecretRecord, StoredRules, ValueRecord, ValueRecordRef, VersionMeta, value_key,
+    value_prefix,
 };
 pub use sled_backend::SledBackend;
 
@@ -154,6 +160,10 @@ pub enum StorageError {
     /// The backend reported corruption or another internal failure.
     #[error("storage backend failed: {0}")]
     Backend(String),
+    /// A stored record failed its integrity check: it was changed, copied or rolled back outside
+    /// the store. The message names the record (never a value).
+    #[error("a stored record failed its integrity check: {0}")]
+    Integrity(String),
 }
 
 /// The only way the engine reaches the disk.
@@ -167,6 +177,16 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
 
     /// Every entry whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<Vec<Entry>, StorageError>;
+
+    /// The keys of every entry whose key starts with `prefix`, in key order. The default reads
+    /// the entries and drops their values.
+    fn scan_keys(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StorageError> {
+        Ok(self
+            .scan_prefix(keyspace, prefix)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
+    }
 
     /// Applies `batch` atomically. Not necessarily durable until [`StorageBackend::sync`].
     fn apply(&self, batch: &WriteBatch) -> Result<(), StorageError>;

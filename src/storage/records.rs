@@ -22,6 +22,25 @@ pub(crate) struct MasterKeysRecord {
     pub(crate) ids: Vec<String>,
 }
 
+/// The key every record is authenticated under, wrapped by the key provider like a data key,
+/// under key `integrity` in [`super::Keyspace::Meta`].
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct IntegrityRecord {
+    /// The master key that wrapped it.
+    pub(crate) key_id: String,
+    /// The wrapped key, in the provider's format.
+    #[serde(with = "serde_bytes")]
+    pub(crate) wrapped: Vec<u8>,
+}
+
+impl fmt::Debug for IntegrityRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntegrityRecord")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A scheduled deletion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Deletion {
@@ -183,8 +202,20 @@ pub(crate) struct ValueRecord {
     pub(crate) ciphertext: Vec<u8>,
 }
 
+/// A [`ValueRecord`] read in place: its byte strings borrowed from the stored bytes.
+#[derive(Deserialize)]
+pub(crate) struct ValueRecordRef<'a> {
+    pub(crate) binary: bool,
+    pub(crate) key_id: &'a str,
+    pub(crate) wrapped_key: &'a [u8],
+    pub(crate) nonce: [u8; 24],
+    pub(crate) ciphertext: &'a [u8],
+}
+
+impl Plain for ValueRecordRef<'_> {}
 impl Plain for MetaRecord {}
 impl Plain for MasterKeysRecord {}
+impl Plain for IntegrityRecord {}
 impl Plain for ValueRecord {}
 
 impl fmt::Debug for ValueRecord {
@@ -290,6 +321,15 @@ mod tests {
         expected.extend_from_slice(&[3, 1, 2, 3]);
         assert_eq!(encode(&r).unwrap(), expected);
         assert_eq!(decode::<ValueRecord>(&expected).unwrap(), r);
+        let borrowed: ValueRecordRef<'_> = codec::decode_borrowed(&expected).unwrap();
+        assert_eq!(
+            (borrowed.binary, borrowed.key_id, borrowed.wrapped_key),
+            (true, "k", &[0xaa, 0xbb][..])
+        );
+        assert_eq!(
+            (borrowed.nonce, borrowed.ciphertext),
+            ([7; 24], &[1, 2, 3][..])
+        );
         assert!(!format!("{r:?}").contains("[1, 2, 3]"));
     }
 

@@ -210,6 +210,14 @@ impl StorageBackend for SledBackend {
             .collect()
     }
 
+    fn scan_keys(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StorageError> {
+        self.tree(keyspace)?
+            .scan_prefix(prefix)
+            .keys()
+            .map(|r| r.map(|k| k.to_vec()).map_err(backend_err))
+            .collect()
+    }
+
     fn apply(&self, batch: &WriteBatch) -> Result<(), StorageError> {
         // One write is atomic by itself; a sled transaction would cost extra log writes.
         if batch.ops().len() <= 1 {

@@ -42,7 +42,7 @@ impl Session {
         for (k, bytes) in writes {
             let mut batch = WriteBatch::new();
             batch.put(Keyspace::Accessed, k, bytes);
-            let _ignored = inner.backend.apply(&batch);
+            let _ignored = self.backend().apply(&batch);
         }
     }
 
@@ -52,8 +52,7 @@ impl Session {
         version: Option<&str>,
     ) -> Result<Option<SystemTime>> {
         match self
-            .inner()
-            .backend
+            .backend()
             .get(Keyspace::Accessed, &access_key(uid, version))?
         {
             Some(bytes) => Ok(Some(clock::from_millis(storage::decode::<u64>(&bytes)?))),

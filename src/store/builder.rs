@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use lru::LruCache;
 
-use super::{Inner, META_KEY, SecretStore, driver, driver::RetryPolicy, master_keys};
+use super::{Inner, SecretStore, driver, driver::RetryPolicy, integrity, master_keys};
 use crate::clock::{self, Clock, SystemClock};
 use crate::crypto::KeyProvider;
 use crate::error::{Error, Result};
 use crate::model::{AccountId, Region};
-use crate::storage::{self, Keyspace, MetaRecord, SledBackend, StorageBackend, WriteBatch};
+use crate::storage::{SledBackend, StorageBackend};
 use crate::versions::VersionLimits;
 
 /// Options for opening a [`SecretStore`].
@@ -91,29 +91,13 @@ impl StoreBuilder {
         let capacity = NonZeroUsize::new(self.key_cache_capacity).ok_or_else(|| {
             Error::invalid_parameter("The data key cache capacity must be at least 1.")
         })?;
-        master_keys::check(&*backend, &*self.provider)?;
-        let store_id = match backend.get(Keyspace::Meta, META_KEY)? {
-            Some(bytes) => storage::decode::<MetaRecord>(&bytes)?.store_id,
-            None => {
-                let mut store_id = [0u8; 16];
-                rand::Rng::fill_bytes(&mut rand::rng(), &mut store_id);
-                let meta = MetaRecord {
-                    store_id,
-                    created_ms: clock::to_millis(self.clock.now()),
-                };
-                let mut batch = WriteBatch::new();
-                batch.put(Keyspace::Meta, META_KEY.to_vec(), storage::encode(&meta)?);
-                backend.apply(&batch)?;
-                backend.sync()?;
-                store_id
-            }
-        };
+        let opened = integrity::open(backend, &*self.provider, clock::to_millis(self.clock.now()))?;
         Ok(SecretStore {
             inner: Arc::new(Inner {
-                backend,
+                backend: opened.backend,
                 provider: self.provider,
                 clock: self.clock,
-                store_id,
+                store_id: opened.store_id,
                 region: self.region,
                 account: self.account,
                 limits: self.limits,

@@ -40,12 +40,12 @@ pub(crate) fn purge_due(store: &SecretStore) -> Result<usize> {
     // Sweep what no live record names: the data of the secrets purged just now, and anything
     // left by a crash between a commit and its clean-up, or by a read noting its access while
     // its secret was purged. We hold the writer lock, so no prepared write is in flight.
-    for (key, _) in session.backend().scan_prefix(Keyspace::Values, b"")? {
+    for key in session.backend().scan_keys(Keyspace::Values, b"")? {
         if !live_values.contains(&key) {
             change.cleanup.delete(Keyspace::Values, key);
         }
     }
-    for (key, _) in session.backend().scan_prefix(Keyspace::Accessed, b"")? {
+    for key in session.backend().scan_keys(Keyspace::Accessed, b"")? {
         let uid: Option<[u8; 16]> = key.get(..16).and_then(|u| u.try_into().ok());
         if uid.is_none_or(|u| !live_uids.contains(&u)) {
             change.cleanup.delete(Keyspace::Accessed, key);

@@ -4,6 +4,7 @@ mod access;
 mod builder;
 mod driver;
 mod filter;
+mod integrity;
 mod lifecycle;
 mod list;
 mod master_keys;
@@ -54,7 +55,8 @@ pub struct SecretStore {
 }
 
 struct Inner {
-    backend: Arc<dyn StorageBackend>,
+    /// The store's backend, every record authenticated (`storage::Authenticated`).
+    backend: Arc<storage::Authenticated>,
     provider: Arc<dyn KeyProvider>,
     clock: Arc<dyn Clock>,
     store_id: [u8; 16],
@@ -142,6 +144,17 @@ impl SecretStore {
     /// as maintenance, not on a hot path.
     pub fn purge_deleted(&self) -> Result<usize> {
         lifecycle::purge_due(self)
+    }
+
+    /// Checks every metadata record of the store (secrets, labels, versions, tags, rotation
+    /// settings, the store's own records) against the stamp of the last commit this process
+    /// made: an edited record, a record copied under another name, a record removed, added or
+    /// replaced by an older copy of itself, and a store rolled back or written by another
+    /// process since this one opened it, are an [`Error::Integrity`]. The same check runs at
+    /// every open; reads check each record's MAC as they go. It reads every secret's record,
+    /// so run it as maintenance, not on a hot path.
+    pub fn verify_integrity(&self) -> Result<()> {
+        Ok(self.inner.backend.verify()?)
     }
 
     /// Makes everything committed durable. Every write already does this before it returns;
@@ -302,7 +315,7 @@ impl Session {
         let inner = self.inner();
         if let Err(e) = inner.backend.commit(change) {
             inner.poisoned.store(true, Ordering::Release);
-            return Err(Error::Storage(e));
+            return Err(Error::from(e));
         }
         // Keys of values that are gone are of no further use: wipe them now.
         let mut cache = inner.key_cache.lock().unwrap_or_else(|p| p.into_inner());

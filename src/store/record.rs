@@ -98,16 +98,13 @@ pub(crate) fn purge_values(
     cleanup: &mut WriteBatch,
     rec: &SecretRecord,
 ) -> Result<()> {
-    for (k, _) in session
+    for k in session
         .backend()
-        .scan_prefix(Keyspace::Values, &storage::value_prefix(&rec.uid))?
+        .scan_keys(Keyspace::Values, &storage::value_prefix(&rec.uid))?
     {
         cleanup.delete(Keyspace::Values, k);
     }
-    for (k, _) in session
-        .backend()
-        .scan_prefix(Keyspace::Accessed, &rec.uid)?
-    {
+    for k in session.backend().scan_keys(Keyspace::Accessed, &rec.uid)? {
         cleanup.delete(Keyspace::Accessed, k);
     }
     Ok(())

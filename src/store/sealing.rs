@@ -7,7 +7,7 @@ use super::{Session, missing_value};
 use crate::crypto::{self, DataKey, WrappedKey};
 use crate::error::{Error, Result};
 use crate::model::SecretValue;
-use crate::storage::{self, Keyspace, SecretRecord, ValueRecord, VersionMeta};
+use crate::storage::{self, Keyspace, SecretRecord, ValueRecord, ValueRecordRef, VersionMeta};
 
 impl Session {
     /// Seals `value` for version `version` of the secret `arn` under a fresh data key.
@@ -56,13 +56,13 @@ impl Session {
     ) -> Result<Option<SecretValue>> {
         let inner = self.inner();
         let vkey = storage::value_key(&rec.uid, &v.id);
-        let Some(bytes) = inner.backend.get(Keyspace::Values, &vkey)? else {
+        let Some(bytes) = self.backend().get(Keyspace::Values, &vkey)? else {
             return Ok(None);
         };
-        let vr: ValueRecord = storage::decode(&bytes)?;
+        let vr: ValueRecordRef<'_> = storage::decode_borrowed(&bytes)?;
         let key = self.data_key(&vkey, rec, &v.id, &vr)?;
         let aad = crypto::aad_for_value(&inner.store_id, &rec.arn, &v.id, vr.binary);
-        let plain = crypto::open(&key, &aad, &vr.nonce, &vr.ciphertext)
+        let plain = crypto::open(&key, &aad, &vr.nonce, vr.ciphertext)
             .map_err(|_| Error::DecryptionFailure)?;
         SecretValue::from_plaintext(vr.binary, plain)
             .ok_or(Error::DecryptionFailure)
@@ -80,7 +80,7 @@ impl Session {
         vkey: &[u8],
         rec: &SecretRecord,
         version: &str,
-        vr: &ValueRecord,
+        vr: &ValueRecordRef<'_>,
     ) -> Result<Arc<DataKey>> {
         let inner = self.inner();
         {
@@ -92,8 +92,8 @@ impl Session {
             }
         }
         let wrapped = WrappedKey {
-            key_id: crypto::KeyId::new(vr.key_id.clone()),
-            bytes: vr.wrapped_key.clone(),
+            key_id: crypto::KeyId::new(vr.key_id),
+            bytes: vr.wrapped_key.to_vec(),
         };
         let key = inner
             .provider
@@ -110,7 +110,7 @@ impl Session {
             })?;
         let key = Arc::new(key);
         let mut cache = inner.key_cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.put(vkey.to_vec(), (vr.wrapped_key.clone(), Arc::clone(&key)));
+        cache.put(vkey.to_vec(), (vr.wrapped_key.to_vec(), Arc::clone(&key)));
         Ok(key)
     }
 }
