@@ -96,6 +96,7 @@ pub(crate) fn add_version(
                 created_ms: now_ms,
                 seq,
                 has_value: true,
+                value: None,
             });
         }
     }
@@ -126,6 +127,7 @@ pub(crate) fn add_placeholder(rec: &mut SecretRecord, id: &str, now_ms: u64) -> 
         created_ms: now_ms,
         seq,
         has_value: false,
+        value: None,
     });
     check_label_count(rec)
 }
@@ -318,6 +320,7 @@ mod tests {
             created_ms: 2,
             seq: 1,
             has_value: false,
+            value: None,
         });
         r.next_seq = 2;
         add_version(&mut r, "p", &set(&[PENDING]), 3).unwrap();

@@ -197,14 +197,14 @@ fn records_are_laid_out_as_documented() {
     // The create was the last commit: the secret's record carries its stamp.
     let stamp = secret.stamp.unwrap();
     assert!(u64::from_le_bytes(stamp[..8].try_into().unwrap()) >= 2);
-    assert_eq!(secret.inner[0], 2, "a SecretRecord inside, format 2");
+    assert_eq!(secret.inner[0], 3, "a SecretRecord inside, format 3");
     assert_eq!(secret.tag.len(), 32);
     // Values are authenticated by their own AEAD and stay bare; every other record is not.
     let [(_, value)] = values(&f.backend).try_into().unwrap();
     assert_eq!(value[0], 1, "a bare ValueRecord, format 1");
     for (ks, _, v) in all_records(&*f.backend) {
         if ks != Keyspace::Values {
-            assert_eq!(v[0], 3, "every {ks:?} record is authenticated");
+            assert_eq!(v[0], 0xA1, "every {ks:?} record is authenticated");
         }
     }
 }
@@ -220,9 +220,20 @@ fn a_store_written_before_authentication_is_upgraded_once_and_never_downgraded()
     let store_id_before = f.backend.get(Keyspace::Meta, b"store").unwrap().unwrap();
     strip_to_unauthenticated(&f.backend);
     let bare = all_records(&*f.backend);
-    assert!(bare.iter().all(|(_, _, v)| v[0] != 3));
+    assert!(bare.iter().all(|(_, _, v)| v[0] != 0xA1));
 
-    let upgraded = f.reopen().unwrap();
+    // Not without the operator's word: a stripped store looks just the same.
+    let message = integrity_error(f.reopen());
+    assert!(
+        message.contains("upgrade_unauthenticated_store"),
+        "{message}"
+    );
+    assert_eq!(
+        all_records(&*f.backend),
+        bare,
+        "a refused open wrote nothing"
+    );
+    let upgraded = f.reopen_upgrading().unwrap();
     assert_eq!(read(&upgraded, "a").unwrap(), "second");
     upgraded.verify_integrity().unwrap();
     let after = all_records(&*f.backend);
@@ -231,16 +242,17 @@ fn a_store_written_before_authentication_is_upgraded_once_and_never_downgraded()
             .iter()
             .find(|(ks2, k2, _)| ks2 == ks && k2 == k)
             .unwrap();
-        if *ks == Keyspace::Values {
-            assert_eq!(now, v, "values are left as they were");
-        } else {
-            assert_eq!(&envelope(now).inner, v, "{ks:?} record kept, inside");
+        match ks {
+            Keyspace::Values => assert_eq!(now, v, "values are left as they were"),
+            // Secret records are rewritten in format 3, each version bound to its value.
+            Keyspace::Secrets => assert_eq!(envelope(now).inner[0], 3),
+            _ => assert_eq!(&envelope(now).inner, v, "{ks:?} record kept, inside"),
         }
     }
     assert!(
         after
             .iter()
-            .all(|(ks, _, v)| *ks == Keyspace::Values || v[0] == 3)
+            .all(|(ks, _, v)| *ks == Keyspace::Values || v[0] == 0xA1)
     );
     assert_eq!(
         envelope(&f.backend.get(Keyspace::Meta, b"store").unwrap().unwrap()).inner,
@@ -258,6 +270,7 @@ fn a_store_written_before_authentication_is_upgraded_once_and_never_downgraded()
     );
     let message = integrity_error(f.reopen());
     assert!(message.contains("not an authenticated record"), "{message}");
+    integrity_error(f.reopen_upgrading());
     integrity_error(read(&f.store, "a"));
 }
 
@@ -272,4 +285,52 @@ fn undoing_the_last_commit_is_caught_by_the_running_store_but_not_by_an_open() {
     // An open has nothing outside the folder to compare with: this is the documented limit of
     // a whole-store rollback (docs/format.md), which needs an anchor outside the folder.
     assert_eq!(read(&f.reopen().unwrap(), "a").unwrap(), "old password");
+}
+
+#[test]
+fn a_value_put_back_from_an_earlier_write_under_the_same_version_is_detected() {
+    // A version id can carry two values over time: here a version removed as deprecated, whose
+    // token is then used again. The first value still decrypts under that ARN and version, so
+    // only the binding in the secret's record tells them apart.
+    let dir = tempfile::tempdir().unwrap();
+    let backend = std::sync::Arc::new(strongroom::SledBackend::open(dir.path()).unwrap());
+    let store = strongroom::SecretStore::builder_with_backend(
+        backend.clone(),
+        std::sync::Arc::new(strongroom::InsecureTestKeyProvider::new(1)),
+    )
+    .max_deprecated_versions(0)
+    .deprecated_version_min_age(std::time::Duration::ZERO)
+    .open()
+    .unwrap();
+    let s = store.as_system();
+    let put = |value: &str, tok: &str| {
+        s.put_secret_value(
+            PutSecretValueInput::new(id("a"), text(value)).client_request_token(token(tok)),
+        )
+        .unwrap();
+    };
+    create(&s, "a", "v0");
+    put("the first value", "t1");
+    let value_key = |tok: &str| {
+        values(&backend)
+            .into_iter()
+            .find(|(k, _)| k.ends_with(token(tok).as_str().as_bytes()))
+            .unwrap()
+    };
+    let (key, first) = value_key("t1");
+    put("v2", "t2");
+    put("v3", "t3"); // t1 is now unlabelled, and removed
+    assert!(
+        values(&backend)
+            .iter()
+            .all(|(k, _)| !k.ends_with(token("t1").as_str().as_bytes()))
+    );
+    put("the second value", "t1");
+    assert_eq!(read(&store, "a").unwrap(), "the second value");
+    put_raw(&backend, Keyspace::Values, key, first);
+    let message = integrity_error(read(&store, "a"));
+    assert!(
+        message.contains("put back from an earlier write"),
+        "{message}"
+    );
 }

@@ -109,6 +109,11 @@ struct ServeArgs {
     /// Requests served on one connection before it is closed [default: 1000].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     max_requests_per_connection: Option<u64>,
+    /// Authenticate the records of a store written by a version before record authentication
+    /// (once, when upgrading); without it such a store is refused, as a store whose
+    /// authentication was stripped looks the same. A command-line flag only.
+    #[arg(long)]
+    upgrade_store: bool,
     /// TOML file with the same settings (flags win).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -291,9 +296,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "created a new master key file (mode 0600); back it up: without it the store cannot be read"
         );
     }
-    let store = SecretStore::builder(db, Arc::new(provider))
+    let mut builder = SecretStore::builder(db, Arc::new(provider))
         .region(region)
-        .account_id(account)
+        .account_id(account);
+    if args.upgrade_store {
+        builder = builder.upgrade_unauthenticated_store();
+    }
+    let store = builder
         .open()
         .map_err(|e| format!("opening the store in {}: {e}", data.display()))?;
     let mut state = ServerState::new(store);

@@ -18,9 +18,9 @@ use zeroize::Zeroizing;
 
 use super::{Commit, Entry, Keyspace, StorageBackend, StorageError, WriteBatch, WriteOp};
 
-/// The first byte of every authenticated record (format 3; formats 1 and 2 are the bare records
-/// that now sit inside it).
-pub(crate) const FORMAT_AUTHENTICATED: u8 = 3;
+/// The first byte of every authenticated record (store format 3). Bare records number their
+/// formats from 1 up; this byte stays out of their way, so the two are never confused.
+pub(crate) const FORMAT_AUTHENTICATED: u8 = 0xA1;
 /// The flag byte of a record that carries its commit's stamp.
 const STAMPED: u8 = 1;
 const TAG_LEN: usize = 32;
@@ -300,10 +300,20 @@ pub(crate) fn verify_store(
     for keyspace in [Keyspace::Meta, Keyspace::Secrets] {
         for (k, bytes) in backend.scan_prefix(keyspace, b"")? {
             let p = open(key, keyspace, &k, &bytes)?;
-            if let Some(s) = p.stamp
-                && latest.is_none_or(|l| s.generation > l.generation)
-            {
-                latest = Some(s);
+            if let Some(s) = p.stamp {
+                match latest {
+                    Some(l) if l.generation == s.generation && l != s => {
+                        // One commit writes one stamp: two different ones of the same number
+                        // come from two histories mixed together.
+                        return Err(integrity(format!(
+                            "two records carry different stamps of commit number {}: the \
+                             store's records come from more than one history",
+                            s.generation
+                        )));
+                    }
+                    Some(l) if l.generation >= s.generation => {}
+                    _ => latest = Some(s),
+                }
             }
             if in_digest(keyspace, &k) {
                 sum.add(&element(key, keyspace, &k, p.inner));
@@ -405,10 +415,19 @@ impl Authenticated {
                     next.add(&element(&self.key, op.keyspace, &op.key, v));
                 }
             }
+            // The stamp rides on a put that stays: the last write to its key in this batch.
             carrier = digest_ops
                 .iter()
                 .rev()
-                .find(|i| ops.get(**i).is_some_and(|op| op.value.is_some()))
+                .find(|i| {
+                    ops.get(**i).is_some_and(|op| {
+                        op.value.is_some()
+                            && !ops
+                                .iter()
+                                .skip(**i + 1)
+                                .any(|later| later.keyspace == op.keyspace && later.key == op.key)
+                    })
+                })
                 .copied();
             if carrier.is_none() {
                 extra.put(Keyspace::Meta, STAMP_KEY.to_vec(), Vec::new());
@@ -454,7 +473,8 @@ impl Authenticated {
         let found = verify_store(&*self.inner, &self.key)?;
         if found != *stamp {
             return Err(integrity(format!(
-                "the store's last commit is number {}, but the last this process wrote is                  number {}: the store was rolled back or written outside this process",
+                "the store's last commit is number {}, but the last this process wrote is \
+                 number {}: the store was rolled back or written outside this process",
                 found.generation, stamp.generation
             )));
         }

@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 pub(crate) const FORMAT_V1: u8 = 1;
 /// The format byte of `SecretRecord`s written since rotation landed (they carry rotation state).
 pub(crate) const FORMAT_V2: u8 = 2;
+/// The format byte of `SecretRecord`s that bind each version to its value record (inside an
+/// authenticated record).
+pub(crate) const FORMAT_V3: u8 = 3;
 
 /// A record stored with the generic [`encode`]/[`decode`] under [`FORMAT_V1`]. A record whose
 /// layout changed (`SecretRecord`) does not implement this and has its own versioned codec.

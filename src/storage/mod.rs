@@ -15,8 +15,8 @@ pub use codec::DecodeError;
 pub(crate) use codec::{FORMAT_V1, decode, decode_borrowed, encode};
 pub(crate) use records::{
     Deletion, IntegrityRecord, MasterKeysRecord, MetaRecord, RotationConfig, RotationProgress,
-    SecretKey, SecretRecord, StoredRules, ValueRecord, ValueRecordRef, VersionMeta, value_key,
-    value_prefix,
+    SecretKey, SecretRecord, StoredRules, ValueBinding, ValueRecord, ValueRecordRef, VersionMeta,
+    value_key, value_prefix,
 };
 pub use sled_backend::SledBackend;
 

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::StorageError;
-use super::codec::{self, DecodeError, FORMAT_V1, FORMAT_V2, Plain};
+use super::codec::{self, DecodeError, FORMAT_V1, FORMAT_V2, FORMAT_V3, Plain};
 
 /// Store-wide metadata, under key `store` in [`super::Keyspace::Meta`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +59,42 @@ pub(crate) struct VersionMeta {
     pub(crate) seq: u64,
     /// False for a value-less placeholder (the `AWSPENDING` version a rotation creates).
     pub(crate) has_value: bool,
+    /// Which stored value is this version's: `None` for a placeholder (and for a version read
+    /// from a format-1 or -2 record, until the store's upgrade binds it).
+    pub(crate) value: Option<ValueBinding>,
+}
+
+/// What ties a version to the one value record that is its value: the value's random nonce
+/// (which, through the AEAD, pins its exact ciphertext) and the master key id its data key is
+/// wrapped under. A value record put back from an earlier write under the same version id (a
+/// reused token, a write retried after a crash) has another nonce, so it is refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ValueBinding {
+    pub(crate) key_id: String,
+    pub(crate) nonce: [u8; 24],
+}
+
+/// A version as formats 1 and 2 stored it (before value bindings).
+#[derive(Deserialize)]
+struct VersionMetaV2 {
+    id: String,
+    labels: Vec<String>,
+    created_ms: u64,
+    seq: u64,
+    has_value: bool,
+}
+
+impl From<VersionMetaV2> for VersionMeta {
+    fn from(v: VersionMetaV2) -> Self {
+        Self {
+            id: v.id,
+            labels: v.labels,
+            created_ms: v.created_ms,
+            seq: v.seq,
+            has_value: v.has_value,
+            value: None,
+        }
+    }
 }
 
 impl VersionMeta {
@@ -134,6 +170,23 @@ pub(crate) struct SecretRecord {
     pub(crate) rotation: Option<RotationConfig>,
 }
 
+/// A `SecretRecord` as format 2 stored it (before value bindings).
+#[derive(Deserialize)]
+struct SecretRecordV2 {
+    uid: [u8; 16],
+    arn: String,
+    name: String,
+    description: Option<String>,
+    kms_key_id: Option<String>,
+    tags: Option<Vec<(String, String)>>,
+    created_ms: u64,
+    last_changed_ms: u64,
+    deletion: Option<Deletion>,
+    next_seq: u64,
+    versions: Vec<VersionMetaV2>,
+    rotation: Option<RotationConfig>,
+}
+
 /// A `SecretRecord` as format 1 stored it (before rotation).
 #[derive(Deserialize)]
 struct SecretRecordV1 {
@@ -147,19 +200,37 @@ struct SecretRecordV1 {
     last_changed_ms: u64,
     deletion: Option<Deletion>,
     next_seq: u64,
-    versions: Vec<VersionMeta>,
+    versions: Vec<VersionMetaV2>,
 }
 
 impl SecretRecord {
-    /// The stored form: format byte 2, then the record.
+    /// The stored form: format byte 3, then the record.
     pub(crate) fn encode(&self) -> Result<Vec<u8>, StorageError> {
-        codec::encode_as(FORMAT_V2, self)
+        codec::encode_as(FORMAT_V3, self)
     }
 
-    /// Reads a record stored in format 2, or in format 1 (which had no rotation state).
+    /// Reads a record stored in format 3, 2 (without value bindings) or 1 (without rotation
+    /// state either).
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         match codec::split_format(bytes)? {
-            (FORMAT_V2, body) => codec::decode_body(body),
+            (FORMAT_V3, body) => codec::decode_body(body),
+            (FORMAT_V2, body) => {
+                let v2: SecretRecordV2 = codec::decode_body(body)?;
+                Ok(Self {
+                    uid: v2.uid,
+                    arn: v2.arn,
+                    name: v2.name,
+                    description: v2.description,
+                    kms_key_id: v2.kms_key_id,
+                    tags: v2.tags,
+                    created_ms: v2.created_ms,
+                    last_changed_ms: v2.last_changed_ms,
+                    deletion: v2.deletion,
+                    next_seq: v2.next_seq,
+                    versions: v2.versions.into_iter().map(VersionMeta::from).collect(),
+                    rotation: v2.rotation,
+                })
+            }
             (FORMAT_V1, body) => {
                 let v1: SecretRecordV1 = codec::decode_body(body)?;
                 Ok(Self {
@@ -173,7 +244,7 @@ impl SecretRecord {
                     last_changed_ms: v1.last_changed_ms,
                     deletion: v1.deletion,
                     next_seq: v1.next_seq,
-                    versions: v1.versions,
+                    versions: v1.versions.into_iter().map(VersionMeta::from).collect(),
                     rotation: None,
                 })
             }
@@ -355,6 +426,10 @@ mod tests {
                 created_ms: 1,
                 seq: 0,
                 has_value: true,
+                value: Some(ValueBinding {
+                    key_id: "local:0011223344556677".into(),
+                    nonce: [5; 24],
+                }),
             }],
             rotation: Some(RotationConfig {
                 enabled: true,
@@ -380,14 +455,57 @@ mod tests {
             }),
         };
         let bytes = r.encode().unwrap();
-        assert_eq!(bytes[0], 2);
+        assert_eq!(bytes[0], 3);
         assert_eq!(SecretRecord::decode(&bytes).unwrap(), r);
         let mut other = bytes.clone();
-        other[0] = 3;
+        other[0] = 4;
         assert!(matches!(
             SecretRecord::decode(&other),
-            Err(DecodeError::UnsupportedFormat(3))
+            Err(DecodeError::UnsupportedFormat(4))
         ));
+    }
+
+    /// A format-2 record (rotation state, no value bindings) still reads, its versions unbound.
+    #[test]
+    fn v2_secret_record_reads_without_value_bindings() {
+        #[derive(serde::Serialize)]
+        struct V2Version<'a> {
+            id: &'a str,
+            labels: Vec<&'a str>,
+            created_ms: u64,
+            seq: u64,
+            has_value: bool,
+        }
+        let bytes = codec::encode_as(
+            FORMAT_V2,
+            &(
+                [7u8; 16],
+                "arn",
+                "n",
+                None::<String>,
+                None::<String>,
+                None::<Vec<(String, String)>>,
+                (5u64, 6u64),
+                None::<Deletion>,
+                1u64,
+                vec![V2Version {
+                    id: "x",
+                    labels: vec!["AWSCURRENT"],
+                    created_ms: 5,
+                    seq: 0,
+                    has_value: true,
+                }],
+                None::<RotationConfig>,
+            ),
+        )
+        .unwrap();
+        let r = SecretRecord::decode(&bytes).unwrap();
+        assert_eq!((r.uid, r.arn.as_str(), r.next_seq), ([7; 16], "arn", 1));
+        assert_eq!((r.created_ms, r.last_changed_ms), (5, 6));
+        assert_eq!(r.versions.len(), 1);
+        assert!(r.versions[0].has_value);
+        assert_eq!(r.versions[0].value, None);
+        assert_eq!(r.rotation, None);
     }
 
     /// A format-1 record, as the first release wrote it, still reads (without rotation state).

@@ -32,6 +32,7 @@ pub struct StoreBuilder {
     key_cache_capacity: usize,
     limits: VersionLimits,
     retry: RetryPolicy,
+    upgrade: bool,
 }
 
 enum BackendChoice {
@@ -82,6 +83,16 @@ impl StoreBuilder {
         self
     }
 
+    /// Lets this open upgrade a store written before its records were authenticated (format 1
+    /// or 2, `docs/format.md`): every record is rewritten authenticated, in one atomic commit,
+    /// and from then on an unauthenticated record is refused. Without it such a store is
+    /// refused with [`Error::Integrity`], since a store whose authentication someone stripped
+    /// looks just the same: give it once, when upgrading from an earlier version.
+    pub fn upgrade_unauthenticated_store(mut self) -> Self {
+        self.upgrade = true;
+        self
+    }
+
     /// Opens the store, creating it if needed.
     pub fn open(self) -> Result<SecretStore> {
         let backend: Arc<dyn StorageBackend> = match self.backend {
@@ -91,7 +102,12 @@ impl StoreBuilder {
         let capacity = NonZeroUsize::new(self.key_cache_capacity).ok_or_else(|| {
             Error::invalid_parameter("The data key cache capacity must be at least 1.")
         })?;
-        let opened = integrity::open(backend, &*self.provider, clock::to_millis(self.clock.now()))?;
+        let opened = integrity::open(
+            backend,
+            &*self.provider,
+            clock::to_millis(self.clock.now()),
+            self.upgrade,
+        )?;
         Ok(SecretStore {
             inner: Arc::new(Inner {
                 backend: opened.backend,
@@ -106,7 +122,7 @@ impl StoreBuilder {
                 key_cache: Mutex::new(LruCache::new(capacity)),
                 accessed: Mutex::new(HashMap::new()),
                 listeners: RwLock::new(Vec::new()),
-                rotators: RwLock::new(driver::Rotators::new()),
+                rotators: RwLock::new(driver::Rotators::default()),
                 driving: Mutex::new(std::collections::HashSet::new()),
                 retry: self.retry,
             }),
@@ -150,6 +166,7 @@ impl SecretStore {
                 min_age_ms: clock::DAY_MS,
             },
             retry: RetryPolicy::default(),
+            upgrade: false,
         }
     }
 }

@@ -5,12 +5,13 @@
 
 use std::sync::Arc;
 
+use super::record::bind_value;
 use super::{META_KEY, master_keys};
 use crate::crypto::{self, DataKey, KeyId, KeyProvider, ProviderError, WrappedKey};
 use crate::error::{Error, Result};
 use crate::storage::{
     self, Authenticated, Commit, FORMAT_AUTHENTICATED, IntegrityKey, IntegrityRecord, Keyspace,
-    MetaRecord, Stamp, StorageBackend, WriteBatch,
+    MetaRecord, SecretRecord, Stamp, StorageBackend, ValueRecord, WriteBatch,
 };
 
 /// The `Meta` key of the [`IntegrityRecord`].
@@ -24,14 +25,16 @@ pub(super) struct Opened {
 }
 
 /// Opens the records of `raw` (see the module documentation).
+/// With `upgrade`, a store whose records are not authenticated is upgraded; without, refused.
 pub(super) fn open(
     raw: Arc<dyn StorageBackend>,
     provider: &dyn KeyProvider,
     now_ms: u64,
+    upgrade: bool,
 ) -> Result<Opened> {
     match raw.get(Keyspace::Meta, INTEGRITY_KEY)? {
         Some(bytes) => open_authenticated(raw, provider, &bytes),
-        None => initialize(raw, provider, now_ms),
+        None => initialize(raw, provider, now_ms, upgrade),
     }
 }
 
@@ -95,6 +98,24 @@ fn open_authenticated(
     })
 }
 
+/// `rec` with each of its versions bound to the value stored for it (a record of format 1 or 2
+/// names none); a version whose value is missing stays unbound, and reads as corrupt.
+fn bind_stored_values(raw: &dyn StorageBackend, mut rec: SecretRecord) -> Result<SecretRecord> {
+    let unbound: Vec<String> = rec
+        .versions
+        .iter()
+        .filter(|v| v.has_value && v.value.is_none())
+        .map(|v| v.id.clone())
+        .collect();
+    for id in unbound {
+        if let Some(bytes) = raw.get(Keyspace::Values, &storage::value_key(&rec.uid, &id))? {
+            let vr: ValueRecord = storage::decode(&bytes)?;
+            bind_value(&mut rec, &id, &vr);
+        }
+    }
+    Ok(rec)
+}
+
 /// A new store, or one written before records were authenticated: makes its integrity key and
 /// rewrites every record but the values (authenticated by their own AEAD) authenticated, in one
 /// atomic commit (a crash leaves the store as it
@@ -103,6 +124,7 @@ fn initialize(
     raw: Arc<dyn StorageBackend>,
     provider: &dyn KeyProvider,
     now_ms: u64,
+    upgrade: bool,
 ) -> Result<Opened> {
     let mut records: Vec<(Keyspace, Vec<u8>, Vec<u8>)> = Vec::new();
     for keyspace in Keyspace::ALL
@@ -122,9 +144,22 @@ fn initialize(
     }
     let (ids, _) = master_keys::recorded(&*raw)?;
     master_keys::refuse_unknown(&ids, provider)?;
+    let empty = records.is_empty() && raw.scan_keys(Keyspace::Values, b"")?.is_empty();
+    if !empty && !upgrade {
+        // Without an anchor outside the folder, a store whose authentication was stripped
+        // looks just like one written before it existed: the operator says which it is.
+        return Err(Error::Integrity(
+            "the store's records are not authenticated: it was written by a version of \
+             strongroom before record authentication (format 3), or someone with access to its \
+             files removed their authentication. If you are upgrading, open it once with \
+             StoreBuilder::upgrade_unauthenticated_store (the server's --upgrade-store) to \
+             authenticate them; otherwise restore the store from a backup"
+                .into(),
+        ));
+    }
     let meta = match raw.get(Keyspace::Meta, META_KEY)? {
         Some(bytes) => storage::decode::<MetaRecord>(&bytes)?,
-        None if records.is_empty() && raw.scan_keys(Keyspace::Values, b"")?.is_empty() => {
+        None if empty => {
             let mut store_id = [0u8; 16];
             rand::Rng::fill_bytes(&mut rand::rng(), &mut store_id);
             MetaRecord {
@@ -148,10 +183,13 @@ fn initialize(
         .map_err(Error::EncryptionFailure)?;
     let mut batch = WriteBatch::new();
     for (keyspace, k, v) in records {
-        let rewritten_below =
-            keyspace == Keyspace::Meta && (k == META_KEY || k == master_keys::MASTER_KEYS_KEY);
-        if !rewritten_below {
-            batch.put(keyspace, k, v);
+        match keyspace {
+            Keyspace::Meta if k == META_KEY || k == master_keys::MASTER_KEYS_KEY => {}
+            Keyspace::Secrets => {
+                let rec = bind_stored_values(&*raw, SecretRecord::decode(&v)?)?;
+                batch.put(keyspace, k, rec.encode()?);
+            }
+            _ => batch.put(keyspace, k, v),
         }
     }
     batch.put(Keyspace::Meta, META_KEY.to_vec(), storage::encode(&meta)?);

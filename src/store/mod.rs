@@ -154,6 +154,8 @@ impl SecretStore {
     /// every open; reads check each record's MAC as they go. It reads every secret's record,
     /// so run it as maintenance, not on a hot path.
     pub fn verify_integrity(&self) -> Result<()> {
+        // After a failed commit the state on disk is unknown, not tampered with.
+        self.as_system().healthy()?;
         Ok(self.inner.backend.verify()?)
     }
 

@@ -10,7 +10,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::field::Field;
 use crate::model::{SecretId, StagingLabel, Tag, VersionId};
-use crate::storage::{self, Keyspace, SecretRecord, ValueRecord, VersionMeta};
+use crate::storage::{SecretRecord, VersionMeta};
 use crate::versions::CURRENT;
 
 const VERSIONS_TOKEN: u8 = b'V';
@@ -235,12 +235,9 @@ impl Session {
         };
         let mut versions = Vec::with_capacity(listed.len());
         for v in listed {
-            let key_id = match self
-                .backend()
-                .get(Keyspace::Values, &storage::value_key(&rec.uid, &v.id))?
-            {
-                Some(bytes) => storage::decode::<ValueRecord>(&bytes)?.key_id,
-                None => continue,
+            // A version's master key is bound in its (authenticated) record.
+            let Some(key_id) = v.value.as_ref().map(|b| b.key_id.clone()) else {
+                return Err(super::missing_value());
             };
             versions.push(VersionEntry {
                 version_id: VersionId::from_stored(v.id.clone()),

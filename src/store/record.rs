@@ -8,7 +8,7 @@ use super::Session;
 use super::types::SecretRef;
 use crate::error::{Error, Result};
 use crate::model::{Arn, SecretName, StagingLabel, Tag};
-use crate::storage::{self, Commit, Keyspace, SecretRecord, WriteBatch};
+use crate::storage::{self, Commit, Keyspace, SecretRecord, ValueBinding, ValueRecord, WriteBatch};
 
 /// At most this many tags per secret (TAG-3).
 pub(crate) const MAX_TAGS: usize = 50;
@@ -62,6 +62,17 @@ pub(crate) fn secret_ref(rec: &SecretRecord) -> SecretRef {
 pub(crate) fn name_of(rec: &SecretRecord) -> SecretName {
     // Stored names passed validation when the secret was created.
     SecretName::from_stored(rec.name.clone())
+}
+
+/// Ties version `id` of `rec` to `vr`, the value record stored as its value (see
+/// [`ValueBinding`]): a read then refuses any other value record under that version's key.
+pub(crate) fn bind_value(rec: &mut SecretRecord, id: &str, vr: &ValueRecord) {
+    if let Some(v) = rec.versions.iter_mut().find(|v| v.id == id) {
+        v.value = Some(ValueBinding {
+            key_id: vr.key_id.clone(),
+            nonce: vr.nonce,
+        });
+    }
 }
 
 /// A change that writes `rec` under `key` and nothing else.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::driver::{self, DriveOutcome, DueReport, RetryPolicy, RotationStatus, remove_temporary};
-use super::record::{arn_of, drop_versions, name_of, record_only};
+use super::record::{arn_of, bind_value, drop_versions, name_of, record_only};
 use super::rotator::{RotationStep, Rotator};
 use super::schedule::{next_after, rules_to_stored};
 use super::types::*;
@@ -192,6 +192,7 @@ impl Session {
                 &BTreeSet::from([PENDING.to_owned()]),
                 now,
             )?;
+            bind_value(&mut rec, token.as_str(), &vr);
             change_values.push((token.as_str().to_owned(), vr));
         }
         let old = rec.rotation.take();

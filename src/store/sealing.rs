@@ -60,6 +60,16 @@ impl Session {
             return Ok(None);
         };
         let vr: ValueRecordRef<'_> = storage::decode_borrowed(&bytes)?;
+        let Some(binding) = &v.value else {
+            return Err(missing_value());
+        };
+        if vr.nonce != binding.nonce || vr.key_id != binding.key_id {
+            return Err(Error::Integrity(format!(
+                "the value stored for version {} of secret '{}' is not the one its record names: \
+                 it was put back from an earlier write",
+                v.id, rec.name
+            )));
+        }
         let key = self.data_key(&vkey, rec, &v.id, &vr)?;
         let aad = crypto::aad_for_value(&inner.store_id, &rec.arn, &v.id, vr.binary);
         let plain = crypto::open(&key, &aad, &vr.nonce, vr.ciphertext)

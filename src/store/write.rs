@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use super::Session;
 use super::record::{
-    arn_of, check_new_tags, drop_versions, labels_of, name_of, purge_values, record_only,
-    secret_ref,
+    arn_of, bind_value, check_new_tags, drop_versions, labels_of, name_of, purge_values,
+    record_only, secret_ref,
 };
 use super::schedule::next_after;
 use super::types::*;
@@ -121,6 +121,7 @@ impl Session {
                     now,
                 )?;
                 let vr = self.seal_value(&rec.arn, token.as_str(), value)?;
+                bind_value(&mut rec, token.as_str(), &vr);
                 change.prepare.put(
                     Keyspace::Values,
                     storage::value_key(&rec.uid, token.as_str()),
@@ -252,6 +253,7 @@ impl Session {
             cfg.next_rotation_ms = next_after(cfg, now);
         }
         let vr = self.seal_value(&rec.arn, token.as_str(), value)?;
+        bind_value(rec, token.as_str(), &vr);
         let mut change = record_only(key.to_vec(), rec)?;
         change.prepare.put(
             Keyspace::Values,

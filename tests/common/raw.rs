@@ -31,6 +31,16 @@ impl Fixture {
         )
         .open()
     }
+
+    /// Like [`Fixture::reopen`], upgrading a store whose records are not authenticated.
+    pub fn reopen_upgrading(&self) -> strongroom::Result<SecretStore> {
+        SecretStore::builder_with_backend(
+            self.backend.clone(),
+            Arc::new(InsecureTestKeyProvider::new(1)),
+        )
+        .upgrade_unauthenticated_store()
+        .open()
+    }
 }
 
 pub fn fixture_with(provider: Arc<dyn KeyProvider>) -> Fixture {
@@ -89,7 +99,7 @@ pub fn read(store: &SecretStore, n: &str) -> strongroom::Result<String> {
         .map(|o| o.value.expose_str().unwrap_or_default().to_owned())
 }
 
-/// An authenticated record taken apart: format byte 3, a flag byte (1: a 40-byte commit stamp
+/// An authenticated record taken apart: first byte 0xA1, a flag byte (1: a 40-byte commit stamp
 /// follows), the bare record, a 32-byte HMAC-SHA256 tag.
 pub struct Envelope {
     pub stamp: Option<Vec<u8>>,
@@ -98,7 +108,7 @@ pub struct Envelope {
 }
 
 pub fn envelope(bytes: &[u8]) -> Envelope {
-    assert_eq!(bytes[0], 3, "format byte of an authenticated record");
+    assert_eq!(bytes[0], 0xA1, "first byte of an authenticated record");
     let (stamp, start) = match bytes[1] {
         0 => (None, 2),
         1 => (Some(bytes[2..42].to_vec()), 42),
