@@ -11,7 +11,9 @@ use crate::field::Field;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FilterKey {
-    /// The description: case-insensitive prefix of the description or of any word in it.
+    /// The description: the value is split into words (at spaces and punctuation), and each
+    /// must be a case-insensitive prefix of a word of the description (words are split at
+    /// spaces, punctuation, lower-to-upper case changes and letter-digit changes).
     Description,
     /// The name: case-sensitive prefix.
     Name,
@@ -23,7 +25,8 @@ pub enum FilterKey {
     PrimaryRegion,
     /// The owning service of a managed secret. Strongroom has no managed secrets, so this matches none.
     OwningService,
-    /// Every word of the value must prefix (case-insensitively) the name, a word of the description, a tag key or a tag value.
+    /// Like [`FilterKey::Description`], over the words of the name, the description, the tag
+    /// keys and the tag values together.
     All,
 }
 

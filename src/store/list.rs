@@ -23,9 +23,48 @@ fn matches(filter: &Filter, rec: &SecretRecord, region: &str) -> bool {
     })
 }
 
-fn words(s: &str) -> impl Iterator<Item = &str> {
-    s.split(|c: char| !c.is_alphanumeric())
+/// The words of a value of a `description` or `all` filter: split at spaces and punctuation
+/// (LIST-2). A value with no word matches whatever has the field.
+fn value_words(v: &str) -> impl Iterator<Item = &str> {
+    v.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
+}
+
+/// The words of a name, description, tag key or tag value, as `description` and `all` filters
+/// search them (LIST-2): each run of letters and digits, and the parts of a run split where a
+/// lower-case letter meets an upper-case one or a letter meets a digit (`credsDatabase#892`:
+/// `credsDatabase`, `creds`, `Database`, `892`).
+fn words(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for run in s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        out.push(run);
+        let mut start = 0;
+        let mut prev: Option<char> = None;
+        for (i, c) in run.char_indices() {
+            if let Some(p) = prev {
+                let boundary = (p.is_lowercase() && c.is_uppercase())
+                    || (p.is_alphabetic() && c.is_numeric())
+                    || (p.is_numeric() && c.is_alphabetic());
+                if boundary {
+                    out.extend(run.get(start..i));
+                    start = i;
+                }
+            }
+            prev = Some(c);
+        }
+        if start > 0 {
+            out.extend(run.get(start..));
+        }
+    }
+    out
+}
+
+/// Whether every word of filter value `v` is a case-insensitive prefix of one of `words`.
+fn every_word_prefixes(v: &str, words: &[&str]) -> bool {
+    value_words(v).all(|w| words.iter().any(|hay| prefix_ci(hay, w)))
 }
 
 fn prefix_ci(hay: &str, needle: &str) -> bool {
@@ -35,25 +74,25 @@ fn prefix_ci(hay: &str, needle: &str) -> bool {
 
 fn value_matches(key: FilterKey, v: &str, rec: &SecretRecord, region: &str) -> bool {
     let tags = rec.tags.as_deref().unwrap_or_default();
-    let description = rec.description.as_deref().unwrap_or_default();
     match key {
         FilterKey::Name => rec.name.starts_with(v),
-        FilterKey::Description => {
-            rec.description.is_some()
-                && (prefix_ci(description, v) || words(description).any(|w| prefix_ci(w, v)))
-        }
+        FilterKey::Description => rec
+            .description
+            .as_deref()
+            .is_some_and(|d| every_word_prefixes(v, &words(d))),
         FilterKey::TagKey => tags.iter().any(|(k, _)| k.starts_with(v)),
         FilterKey::TagValue => tags.iter().any(|(_, tv)| tv.starts_with(v)),
         FilterKey::PrimaryRegion => region.starts_with(v),
         FilterKey::OwningService => false,
-        FilterKey::All => v.split_whitespace().all(|word| {
-            prefix_ci(&rec.name, word)
-                || words(&rec.name).any(|w| prefix_ci(w, word))
-                || words(description).any(|w| prefix_ci(w, word))
-                || tags
-                    .iter()
-                    .any(|(k, tv)| prefix_ci(k, word) || prefix_ci(tv, word))
-        }),
+        FilterKey::All => {
+            let mut searched = words(&rec.name);
+            searched.extend(words(rec.description.as_deref().unwrap_or_default()));
+            for (k, tv) in tags {
+                searched.extend(words(k));
+                searched.extend(words(tv));
+            }
+            every_word_prefixes(v, &searched)
+        }
     }
 }
 
@@ -151,5 +190,175 @@ impl Session {
             secrets,
             next_token: next_token.transpose()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn secret(name: &str, description: Option<&str>, tags: &[(&str, &str)]) -> SecretRecord {
+        SecretRecord {
+            uid: [0; 16],
+            arn: format!("arn:aws:secretsmanager:us-east-1:000000000000:secret:{name}-AbCdEf"),
+            name: name.to_owned(),
+            description: description.map(str::to_owned),
+            kms_key_id: None,
+            tags: (!tags.is_empty()).then(|| {
+                tags.iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect()
+            }),
+            created_ms: 0,
+            last_changed_ms: 0,
+            deletion: None,
+            next_seq: 0,
+            versions: Vec::new(),
+            rotation: None,
+        }
+    }
+
+    /// Which of `secrets` (by index) match a filter of `key` with the one value `value`.
+    fn matching(key: FilterKey, value: &str, secrets: &[SecretRecord]) -> Vec<usize> {
+        let filter = Filter::new(key, vec![value.to_owned()]).unwrap_or_else(|e| {
+            unreachable!("test filter {value:?} is valid: {e}");
+        });
+        (0..secrets.len())
+            .filter(|i| {
+                secrets
+                    .get(*i)
+                    .is_some_and(|s| matches(&filter, s, "us-east-1"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_description_value_is_split_into_words_each_a_word_prefix() {
+        // Recorded against AWS (docs/aws-behaviour.md, LIST-2).
+        let secrets: Vec<SecretRecord> = ["a secret", "an secret", "asecret", "thesecret"]
+            .iter()
+            .enumerate()
+            .map(|(i, d)| secret(&format!("s{i}"), Some(d), &[]))
+            .collect();
+        assert_eq!(
+            matching(FilterKey::Description, "a secret", &secrets),
+            [0, 1]
+        );
+        assert_eq!(matching(FilterKey::Description, "a", &secrets), [0, 1, 2]);
+        assert_eq!(matching(FilterKey::Description, "!a", &secrets), [3]);
+        assert_eq!(
+            matching(FilterKey::Description, "!c", &secrets),
+            [0, 1, 2, 3]
+        );
+        assert_eq!(
+            matching(FilterKey::Description, "A SECRET", &secrets),
+            [0, 1]
+        );
+        assert_eq!(
+            matching(FilterKey::Description, "secret a", &secrets),
+            [0, 1]
+        );
+        // A secret without a description matches no plain value and every negated one.
+        let none = [secret("x", None, &[])];
+        assert!(matching(FilterKey::Description, "a", &none).is_empty());
+        assert_eq!(matching(FilterKey::Description, "!a", &none), [0]);
+    }
+
+    #[test]
+    fn a_name_value_is_a_plain_case_sensitive_prefix() {
+        // Recorded against AWS: a space in the value is not a word break for `name`.
+        let secrets: Vec<SecretRecord> = ["testing1/one-1", "testing1/one-2", "/testing2/two-1"]
+            .iter()
+            .map(|n| secret(n, None, &[]))
+            .collect();
+        assert!(matching(FilterKey::Name, "testing1 one", &secrets).is_empty());
+        assert_eq!(matching(FilterKey::Name, "testing1/", &secrets), [0, 1]);
+        assert!(matching(FilterKey::Name, "Testing1", &secrets).is_empty());
+    }
+
+    #[test]
+    fn all_searches_words_split_at_punctuation_case_changes_and_digits() {
+        let secrets = [
+            secret("credsDatabase#892", None, &[]),
+            secret(
+                "prod/web",
+                Some("the payments API"),
+                &[("Team", "core-Billing")],
+            ),
+            secret("dev_cache", None, &[("owner", "alice")]),
+        ];
+        assert_eq!(
+            words("credsDatabase#892x"),
+            ["credsDatabase", "creds", "Database", "892x", "892", "x"]
+        );
+        for (value, expected) in [
+            ("creds", vec![0]),
+            ("database", vec![0]),
+            ("892", vec![0]),
+            ("credsData", vec![0]),
+            ("creds 892", vec![0]),
+            ("creds web", vec![]),
+            ("prod web", vec![1]),
+            ("prod/web", vec![1]),
+            ("payments", vec![1]),
+            ("api", vec![1]),
+            ("team", vec![1]),
+            ("billing", vec![1]),
+            ("core", vec![1]),
+            ("cache", vec![2]),
+            ("dev_cache", vec![2]),
+            ("ali", vec![2]),
+            ("!ali", vec![0, 1]),
+            ("!prod web", vec![0, 2]),
+            ("xyz", vec![]),
+        ] {
+            assert_eq!(
+                matching(FilterKey::All, value, &secrets),
+                expected,
+                "{value}"
+            );
+        }
+    }
+
+    /// Text of ASCII words joined by spaces and punctuation, as names, descriptions and tags are.
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(("[a-zA-Z0-9]{1,10}", "[ /_+=.@-]"), 1..6).prop_map(|parts| {
+            parts
+                .into_iter()
+                .map(|(w, sep)| format!("{w}{sep}"))
+                .collect::<String>()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn a_secret_matches_a_filter_built_from_a_word_of_its_own(
+            name in "[a-zA-Z0-9][a-zA-Z0-9/_+=.@-]{0,30}",
+            description in text(),
+            tag_key in text(),
+            tag_value in text(),
+            pick in any::<prop::sample::Index>(),
+            prefix in 1usize..20,
+        ) {
+            let rec = secret(&name, Some(&description), &[(&tag_key, &tag_value)]);
+            let own = words(&description);
+            let word = own[pick.index(own.len())];
+            let word = &word[..prefix.min(word.len())];
+            prop_assert_eq!(matching(FilterKey::Description, word, std::slice::from_ref(&rec)), [0]);
+            prop_assert_eq!(
+                matching(FilterKey::Description, &word.to_uppercase(), std::slice::from_ref(&rec)),
+                [0]
+            );
+            let mut every = words(&name);
+            every.extend(own.iter().copied());
+            every.extend(words(&tag_key));
+            every.extend(words(&tag_value));
+            let word = every[pick.index(every.len())];
+            prop_assert_eq!(matching(FilterKey::All, word, std::slice::from_ref(&rec)), [0]);
+            let negated = format!("!{word}");
+            prop_assert!(matching(FilterKey::All, &negated, std::slice::from_ref(&rec)).is_empty());
+        }
     }
 }
