@@ -212,11 +212,11 @@ struct Measured {
     errors: usize,
 }
 
-/// Drives `CONNECTIONS` connections for `secs`, connection `i` cycling over `requests[i]`.
+/// Drives `CONNECTIONS` connections for `secs`, connection `i` sending what `requests[i]` gives.
 async fn drive(
     addr: SocketAddr,
     tls: Option<tokio_rustls::TlsConnector>,
-    requests: Vec<Vec<Prepared>>,
+    requests: Vec<Source>,
     warmup: Duration,
     secs: Duration,
 ) -> Measured {
@@ -224,7 +224,7 @@ async fn drive(
     let measure_from = start + warmup;
     let end = measure_from + secs;
     let mut tasks = Vec::new();
-    for reqs in requests {
+    for mut source in requests {
         let tls = tls.clone();
         tasks.push(tokio::task::spawn_local(async move {
             let mut conn = Conn::new(addr, tls);
@@ -232,11 +232,19 @@ async fn drive(
             let mut errors = 0;
             let mut i = 0;
             loop {
+                let fresh;
+                let request = match &mut source {
+                    Source::Cycle(reqs) => &reqs[i % reqs.len()],
+                    Source::Fresh(make) => {
+                        fresh = make();
+                        &fresh
+                    }
+                };
                 let t0 = Instant::now();
                 if t0 >= end {
                     break;
                 }
-                let (status, body) = conn.send(&reqs[i % reqs.len()]).await;
+                let (status, body) = conn.send(request).await;
                 i += 1;
                 if t0 >= measure_from {
                     latencies.push(t0.elapsed());
@@ -434,7 +442,15 @@ fn start_moto() -> Result<Server, String> {
 }
 
 /// What makes an operation's requests: one list per connection.
-type Requests = fn(SocketAddr) -> Vec<Vec<Prepared>>;
+type Requests = fn(SocketAddr) -> Vec<Source>;
+
+/// What one connection sends: the same signed requests over and over (reads), or a freshly
+/// signed one each time (writes: each `PutSecretValue` needs a new `ClientRequestToken`, or it
+/// would be an idempotent replay that writes nothing).
+enum Source {
+    Cycle(Vec<Prepared>),
+    Fresh(Box<dyn FnMut() -> Prepared>),
+}
 
 /// Criterion's command-line options that take a value: the word after one is not a filter.
 const VALUE_OPTIONS: &[&str] = &[
@@ -490,7 +506,12 @@ async fn setup(addr: SocketAddr, tls: Option<tokio_rustls::TlsConnector>) {
         prepare(
             addr,
             "CreateSecret",
-            serde_json::json!({"Name": name, "SecretString": value_1kib()}).to_string(),
+            serde_json::json!({
+                "Name": name,
+                "SecretString": value_1kib(),
+                "ClientRequestToken": fresh_token(),
+            })
+            .to_string(),
         )
     };
     let (status, body) = s.send(&create("bench/get".to_owned())).await;
@@ -501,29 +522,41 @@ async fn setup(addr: SocketAddr, tls: Option<tokio_rustls::TlsConnector>) {
     }
 }
 
-fn get_requests(addr: SocketAddr) -> Vec<Vec<Prepared>> {
+fn get_requests(addr: SocketAddr) -> Vec<Source> {
     let get = prepare(
         addr,
         "GetSecretValue",
         r#"{"SecretId":"bench/get"}"#.to_owned(),
     );
-    vec![vec![get]; CONNECTIONS]
+    (0..CONNECTIONS)
+        .map(|_| Source::Cycle(vec![get.clone()]))
+        .collect()
 }
 
-fn put_requests(addr: SocketAddr) -> Vec<Vec<Prepared>> {
+/// A `ClientRequestToken` not used before in this process.
+fn fresh_token() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{:08x}-0000-4000-8000-{n:012x}", std::process::id())
+}
+
+fn put_requests(addr: SocketAddr) -> Vec<Source> {
     (0..CONNECTIONS)
         .map(|c| {
-            (c..PUT_SECRETS)
-                .step_by(CONNECTIONS)
-                .map(|i| {
-                    prepare(
-                        addr,
-                        "PutSecretValue",
-                        serde_json::json!({"SecretId": format!("bench/put-{i}"), "SecretString": value_1kib()})
-                            .to_string(),
-                    )
-                })
-                .collect()
+            let mut secrets = (c..PUT_SECRETS).step_by(CONNECTIONS).cycle();
+            Source::Fresh(Box::new(move || {
+                let i = secrets.next().unwrap_or(c);
+                prepare(
+                    addr,
+                    "PutSecretValue",
+                    serde_json::json!({
+                        "SecretId": format!("bench/put-{i}"),
+                        "SecretString": value_1kib(),
+                        "ClientRequestToken": fresh_token(),
+                    })
+                    .to_string(),
+                )
+            }))
         })
         .collect()
 }

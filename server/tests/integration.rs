@@ -17,3 +17,4 @@ mod shutdown;
 mod sigv4;
 mod smoke;
 mod tls;
+mod write_tokens;

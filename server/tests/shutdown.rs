@@ -26,7 +26,7 @@ async fn a_request_in_flight_finishes_after_shutdown_starts() {
     // Send the head of a CreateSecret request with `Expect: 100-continue`, and wait for the
     // server's `100 Continue`: it has then read the head and is reading the body, so the request
     // is in flight. Then send half of the body.
-    let body = br#"{"Name":"shutdown/in-flight","SecretString":"written while stopping"}"#;
+    let body = br#"{"Name":"shutdown/in-flight","SecretString":"written while stopping","ClientRequestToken":"00000000-0000-4000-8000-00000000000a"}"#;
     let (first, rest) = body.split_at(body.len() / 2);
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let head = format!(

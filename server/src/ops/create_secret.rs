@@ -1,11 +1,11 @@
 //! `CreateSecret`.
 
 use serde::Deserialize;
-use strongroom::{CreateSecretInput, Description, Field, KmsKeyId, SecretName};
+use strongroom::{CreateSecretInput, Description, KmsKeyId, SecretName};
 
 use super::{
-    Blob, Call, SecretRefOut, SecretText, TagJson, parse, required, respond, secret_value, tags,
-    version_id,
+    Blob, Call, SecretRefOut, SecretText, TagJson, parse, request_token, required, respond,
+    secret_value, tags,
 };
 use crate::error::ApiError;
 
@@ -31,10 +31,8 @@ pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
             "Replication to other regions is not supported by this server.",
         ));
     }
-    let mut input = CreateSecretInput::new(SecretName::new(name)?);
-    if let Some(token) = version_id(req.client_request_token, Field::ClientRequestToken)? {
-        input = input.client_request_token(token);
-    }
+    let mut input = CreateSecretInput::new(SecretName::new(name)?)
+        .client_request_token(request_token(req.client_request_token)?);
     if let Some(d) = req.description {
         input = input.description(Description::new(d)?);
     }

@@ -143,6 +143,25 @@ pub(crate) fn version_id(raw: Option<String>, field: Field) -> Result<Option<Ver
         .map_err(ApiError::from)
 }
 
+/// The message AWS answers a write without a `ClientRequestToken` with.
+const MISSING_TOKEN: &str =
+    "You must provide a ClientRequestToken value. We recommend a UUID-type value.";
+
+/// The `ClientRequestToken` of `CreateSecret`, `UpdateSecret` or `PutSecretValue`. SDKs and the
+/// CLI fill it in; a raw request without one is refused with `InvalidRequestException` before
+/// the secret is looked up [recorded, WRITE-1].
+pub(crate) fn request_token(raw: Option<String>) -> Result<VersionId, ApiError> {
+    version_id(raw, Field::ClientRequestToken)?
+        .ok_or_else(|| ApiError::invalid_request(MISSING_TOKEN))
+}
+
+/// The `ClientRequestToken` of `RotateSecret`: as [`request_token`], but AWS refuses a missing
+/// one with `InvalidParameterException` [recorded, WRITE-1].
+pub(crate) fn rotation_token(raw: Option<String>) -> Result<VersionId, ApiError> {
+    version_id(raw, Field::ClientRequestToken)?
+        .ok_or_else(|| ApiError::invalid_parameter(MISSING_TOKEN))
+}
+
 /// An optional staging label member.
 pub(crate) fn label(raw: Option<String>, field: Field) -> Result<Option<StagingLabel>, ApiError> {
     raw.map(|v| StagingLabel::for_field(v, field))

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use strongroom::{Field, PutSecretValueInput, StagingLabel};
 
-use super::{Blob, Call, SecretText, parse, respond, secret_id, secret_value, version_id};
+use super::{Blob, Call, SecretText, parse, request_token, respond, secret_id, secret_value};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -29,13 +29,11 @@ struct Response<'a> {
 pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let req: Request = parse(body)?;
     let id = secret_id(call, req.secret_id)?;
+    let token = request_token(req.client_request_token)?;
     let value = secret_value(req.secret_string, req.secret_binary)?.ok_or_else(|| {
         ApiError::invalid_request("You must provide either SecretString or SecretBinary.")
     })?;
-    let mut input = PutSecretValueInput::new(id, value);
-    if let Some(token) = version_id(req.client_request_token, Field::ClientRequestToken)? {
-        input = input.client_request_token(token);
-    }
+    let mut input = PutSecretValueInput::new(id, value).client_request_token(token);
     if let Some(stages) = req.version_stages {
         let labels = stages
             .into_iter()

@@ -6,9 +6,9 @@
 //! refused as AWS refuses a function it cannot invoke (`AccessDeniedException`), saving nothing.
 
 use serde::Deserialize;
-use strongroom::{Field, RotateSecretInput, RotationRules};
+use strongroom::{RotateSecretInput, RotationRules};
 
-use super::{Call, SecretRefOut, parse, respond, secret_id, version_id};
+use super::{Call, SecretRefOut, parse, respond, rotation_token, secret_id};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -33,7 +33,7 @@ struct RulesJson {
 pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let req: Request = parse(body)?;
     let id = secret_id(call, req.secret_id)?;
-    let token = version_id(req.client_request_token, Field::ClientRequestToken)?;
+    let token = rotation_token(req.client_request_token);
     let rules = req
         .rotation_rules
         .map(|r| {
@@ -44,13 +44,7 @@ pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
             )
         })
         .transpose()?;
-    // SDKs fill the token in; a raw request without one is refused, with this error code for
-    // RotateSecret (InvalidRequestException for the other writes) [recorded, WRITE-1].
-    let token = token.ok_or_else(|| {
-        ApiError::invalid_parameter(
-            "You must provide a ClientRequestToken value. We recommend a UUID-type value.",
-        )
-    })?;
+    let token = token?;
     let mut input = RotateSecretInput::new(id).client_request_token(token);
     if let Some(arn) = req.rotation_lambda_arn {
         input = input.rotation_lambda_arn(arn);

@@ -1,10 +1,10 @@
 //! `UpdateSecret`.
 
 use serde::Deserialize;
-use strongroom::{Description, Field, KmsKeyId, UpdateSecretInput};
+use strongroom::{Description, KmsKeyId, UpdateSecretInput};
 
 use super::{
-    Blob, Call, SecretRefOut, SecretText, parse, respond, secret_id, secret_value, version_id,
+    Blob, Call, SecretRefOut, SecretText, parse, request_token, respond, secret_id, secret_value,
 };
 use crate::error::ApiError;
 
@@ -21,10 +21,8 @@ struct Request {
 
 pub(super) fn call(call: &mut Call, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let req: Request = parse(body)?;
-    let mut input = UpdateSecretInput::new(secret_id(call, req.secret_id)?);
-    if let Some(token) = version_id(req.client_request_token, Field::ClientRequestToken)? {
-        input = input.client_request_token(token);
-    }
+    let mut input = UpdateSecretInput::new(secret_id(call, req.secret_id)?)
+        .client_request_token(request_token(req.client_request_token)?);
     if let Some(d) = req.description {
         input = input.description(Description::new(d)?);
     }
