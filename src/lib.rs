@@ -60,6 +60,7 @@ pub use model::{
     TagKey, VersionId,
 };
 pub use password::get_random_password;
+pub use rotation::CopyCurrentValueRotator;
 #[cfg(feature = "postgres")]
 pub use rotation::{PostgresCredential, PostgresRotationError, PostgresRotator, PostgresStrategy};
 pub use storage::{

@@ -458,6 +458,65 @@ fn rotate_with_an_unregistered_function_is_access_denied_and_saves_nothing() {
     assert_eq!(r.count(RotationStep::CreateSecret), 1);
 }
 
+#[test]
+fn the_fallback_rotator_copies_the_current_value_as_moto_does() {
+    // A testing aid (README): with CopyCurrentValueRotator registered as the fallback, a
+    // rotation naming no function, or an unregistered one, makes a copy of the current value the
+    // new AWSCURRENT version; the old one becomes AWSPREVIOUS.
+    let t = TestStore::new();
+    let r = TestRotator::registered(&t);
+    t.store
+        .register_fallback_rotator(Arc::new(strongroom::CopyCurrentValueRotator::new()));
+    let s = t.s();
+    let v1 = create(&s, "db", "the password");
+    let out = s
+        .rotate_secret(RotateSecretInput::new(id("db")).client_request_token(token("c1")))
+        .unwrap();
+    assert_eq!(out.version_id, Some(token("c1")));
+    assert_eq!(s.drive_rotation(&id("db")).unwrap(), completed("c1"));
+    assert_eq!(
+        stages(&s, "db"),
+        [
+            (v1.clone(), set(&["AWSPREVIOUS"])),
+            (token("c1"), set(&["AWSCURRENT"]))
+        ]
+        .into()
+    );
+    assert_eq!(current(&s, "db"), "the password");
+    let d = s.describe_secret(&id("db")).unwrap();
+    assert_eq!(d.rotation_enabled, Some(true));
+    assert_eq!(d.rotation_lambda_arn, None);
+    assert!(d.last_rotated_date.is_some());
+
+    // An unregistered function is rotated the same way, and is shown as given.
+    s.rotate_secret(
+        RotateSecretInput::new(id("db"))
+            .client_request_token(token("c2"))
+            .rotation_lambda_arn(UNKNOWN_FN_ARN),
+    )
+    .unwrap();
+    assert_eq!(s.drive_rotation(&id("db")).unwrap(), completed("c2"));
+    assert_eq!(
+        stages(&s, "db"),
+        [
+            (token("c1"), set(&["AWSPREVIOUS"])),
+            (token("c2"), set(&["AWSCURRENT"]))
+        ]
+        .into()
+    );
+    assert_eq!(
+        s.describe_secret(&id("db"))
+            .unwrap()
+            .rotation_lambda_arn
+            .as_deref(),
+        Some(UNKNOWN_FN_ARN)
+    );
+    // A registered function is still the one that runs for its ARN.
+    rotate(&s, "db", "c3").unwrap();
+    assert_eq!(s.drive_rotation(&id("db")).unwrap(), completed("c3"));
+    assert_eq!(r.count(RotationStep::CreateSecret), 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // A rotation from start to end (ROT-5, ROT-6, ROT-8)
 // ---------------------------------------------------------------------------------------------

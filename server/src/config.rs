@@ -26,7 +26,7 @@ pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 ///
 /// As a TOML file (`--config FILE`), the keys are `listen`, `data`, `key_file`, `region`,
 /// `account_id`, `credentials`, `allow_unauthenticated`, `rotation_step_timeout` (seconds),
-/// `postgres_ca_file`, `tls_cert`, `tls_key`, `tls_client_ca`, `allow_plaintext`, `rotation_env` (a list of names), `rotation_user`, `max_connections`, `header_read_timeout`, `idle_timeout`, `request_timeout`
+/// `postgres_ca_file`, `tls_cert`, `tls_key`, `tls_client_ca`, `allow_plaintext`, `rotate_without_function`, `rotation_env` (a list of names), `rotation_user`, `max_connections`, `header_read_timeout`, `idle_timeout`, `request_timeout`
 /// and `max_requests_per_connection` (seconds and counts, at least 1),
 /// `rotation_access_key_id`, and the table `[rotation_functions]` of `"ARN" = "COMMAND"`
 /// entries; relative paths in the file are relative to the file's folder (a command's words are
@@ -83,6 +83,10 @@ pub struct Settings {
     pub request_timeout: Option<u64>,
     /// Requests served on one connection before it is closed (default 1,000).
     pub max_requests_per_connection: Option<u64>,
+    /// A testing aid: rotate a secret whose `RotateSecret` names no rotation function, or one
+    /// not mapped, by making a copy of its current value the new `AWSCURRENT` version, as moto
+    /// does (AWS refuses both).
+    pub rotate_without_function: Option<bool>,
 }
 
 /// A settings file names commands the server runs and files it trusts: like the credentials
@@ -203,6 +207,9 @@ impl Settings {
             tls_key: self.tls_key.or(fallback.tls_key),
             tls_client_ca: self.tls_client_ca.or(fallback.tls_client_ca),
             allow_plaintext: self.allow_plaintext.or(fallback.allow_plaintext),
+            rotate_without_function: self
+                .rotate_without_function
+                .or(fallback.rotate_without_function),
             max_connections: self.max_connections.or(fallback.max_connections),
             header_read_timeout: self.header_read_timeout.or(fallback.header_read_timeout),
             idle_timeout: self.idle_timeout.or(fallback.idle_timeout),

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use strongroom::{AccountId, LocalKeyProvider, Region, SecretStore};
+use strongroom::{AccountId, CopyCurrentValueRotator, LocalKeyProvider, Region, SecretStore};
 use strongroom_server::{
     Credentials, DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN,
     DEFAULT_REGION, ServerState, Settings, TlsFiles, become_subreaper, parse_rotation_mapping,
@@ -109,6 +109,11 @@ struct ServeArgs {
     /// Requests served on one connection before it is closed [default: 1000].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     max_requests_per_connection: Option<u64>,
+    /// A testing aid, as moto behaves (AWS refuses): a RotateSecret that names no rotation
+    /// function, or one not mapped by --rotation-function, makes a copy of the current value the
+    /// new AWSCURRENT version. NOT FOR PRODUCTION.
+    #[arg(long)]
+    rotate_without_function: bool,
     /// Authenticate the records of a store written by a version before record authentication
     /// (once, when upgrading); without it such a store is refused, as a store whose
     /// authentication was stripped looks the same. A command-line flag only.
@@ -191,6 +196,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     flags.tls_key = args.tls_key;
     flags.tls_client_ca = args.tls_client_ca;
     flags.allow_plaintext = args.allow_plaintext.then_some(true);
+    flags.rotate_without_function = args.rotate_without_function.then_some(true);
     flags.rotation_env = args.rotation_env;
     flags.rotation_user = args.rotation_user;
     flags.max_connections = args.max_connections;
@@ -305,6 +311,12 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let store = builder
         .open()
         .map_err(|e| format!("opening the store in {}: {e}", data.display()))?;
+    if settings.rotate_without_function == Some(true) {
+        store.register_fallback_rotator(Arc::new(CopyCurrentValueRotator::new()));
+        tracing::warn!(
+            "--rotate-without-function: a RotateSecret without a mapped rotation function copies the current value into a new AWSCURRENT version (a testing aid; AWS refuses such a request)"
+        );
+    }
     let mut state = ServerState::new(store);
     for (arn, function) in rotation_functions {
         state = state.with_rotation_function(arn, function);

@@ -9,6 +9,7 @@ mod common;
 mod binary;
 mod connections;
 mod malformed;
+mod moto_compat;
 mod python_clients;
 mod rotation;
 mod rotation_isolation;

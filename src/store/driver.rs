@@ -220,7 +220,7 @@ pub(crate) fn drive(
         }
         let arn = arn_of(&rec);
         let token = VersionId::from_stored(progress.token.clone());
-        let result = match lambda_arn.as_deref().and_then(|a| store.rotator(a)) {
+        let result = match store.rotator_for(lambda_arn.as_deref()) {
             Some(rotator) => run_step(&*rotator, step, session, &arn, &token),
             None => Err(format!(
                 "no rotator is registered for the rotation function {}",
@@ -468,5 +468,10 @@ enum Action {
     Start,
 }
 
-/// Rotators by rotation function ARN.
-pub(crate) type Rotators = std::collections::HashMap<String, Arc<dyn Rotator>>;
+/// The rotators of a store: by rotation function ARN, and the fallback (a testing aid, see
+/// [`SecretStore::register_fallback_rotator`]).
+#[derive(Default)]
+pub(crate) struct Rotators {
+    pub(crate) by_arn: std::collections::HashMap<String, Arc<dyn Rotator>>,
+    pub(crate) fallback: Option<Arc<dyn Rotator>>,
+}

@@ -33,16 +33,35 @@ impl SecretStore {
             .rotators
             .write()
             .unwrap_or_else(|p| p.into_inner());
-        map.insert(lambda_arn.into(), rotator);
+        map.by_arn.insert(lambda_arn.into(), rotator);
     }
 
-    pub(crate) fn rotator(&self, lambda_arn: &str) -> Option<Arc<dyn Rotator>> {
+    /// **A testing aid, not for production.** Makes `rotator` run the rotations that name no
+    /// rotation function (none in the request, none stored), or one no rotator is registered
+    /// for. AWS refuses both (`InvalidRequestException`, `AccessDeniedException`); moto instead
+    /// rotates such a secret by making a copy of its current value the new `AWSCURRENT`
+    /// version, and test suites written against moto expect that:
+    /// [`crate::CopyCurrentValueRotator`] does exactly that.
+    pub fn register_fallback_rotator(&self, rotator: Arc<dyn Rotator>) {
+        let mut map = self
+            .inner
+            .rotators
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        map.fallback = Some(rotator);
+    }
+
+    /// The rotator registered for `lambda_arn`, or else the fallback, if any.
+    pub(crate) fn rotator_for(&self, lambda_arn: Option<&str>) -> Option<Arc<dyn Rotator>> {
         let map = self
             .inner
             .rotators
             .read()
             .unwrap_or_else(|p| p.into_inner());
-        map.get(lambda_arn).cloned()
+        lambda_arn
+            .and_then(|a| map.by_arn.get(a))
+            .or(map.fallback.as_ref())
+            .cloned()
     }
 
     pub(crate) fn retry_policy(&self) -> RetryPolicy {
@@ -133,11 +152,13 @@ impl Session {
             .rotation_lambda_arn
             .clone()
             .filter(|a| !a.is_empty())
-            .or_else(|| rec.rotation.as_ref().and_then(|c| c.lambda_arn.clone()))
-            .ok_or_else(|| Error::invalid_request(NO_FUNCTION))?;
-        if self.store().rotator(&lambda).is_none() {
-            return Err(Error::AccessDenied {
-                message: CANNOT_INVOKE.to_owned(),
+            .or_else(|| rec.rotation.as_ref().and_then(|c| c.lambda_arn.clone()));
+        if self.store().rotator_for(lambda.as_deref()).is_none() {
+            return Err(match lambda {
+                None => Error::invalid_request(NO_FUNCTION),
+                Some(_) => Error::AccessDenied {
+                    message: CANNOT_INVOKE.to_owned(),
+                },
             });
         }
         let current = rec.holder_of(CURRENT).map(|v| v.id.clone());
@@ -204,7 +225,7 @@ impl Session {
             .map(|p| p.token.clone());
         let mut cfg = RotationConfig {
             enabled: true,
-            lambda_arn: Some(lambda),
+            lambda_arn: lambda,
             rules,
             last_rotated_ms: if done.is_some() {
                 Some(now)
