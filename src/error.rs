@@ -7,6 +7,9 @@ use crate::crypto::{KeyId, ProviderError};
 use crate::field::Field;
 use crate::storage::{DecodeError, StorageError};
 
+const MARKED_FOR_DELETION: &str =
+    "You can't perform this operation on the secret because it was marked for deletion.";
+
 /// Result alias for the engine's public API.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -231,9 +234,12 @@ impl Error {
     }
 
     pub(crate) fn marked_for_deletion() -> Self {
-        Self::invalid_request(
-            "You can't perform this operation on the secret because it was marked for deletion.",
-        )
+        Self::invalid_request(MARKED_FOR_DELETION)
+    }
+
+    /// Whether this is [`Error::marked_for_deletion`].
+    pub(crate) fn is_marked_for_deletion(&self) -> bool {
+        matches!(self, Self::InvalidRequest { message } if message == MARKED_FOR_DELETION)
     }
 
     pub(crate) fn exists(message: impl Into<String>) -> Self {

@@ -30,7 +30,6 @@ pub fn get_random_password(input: &GetRandomPasswordInput) -> Result<SecretValue
         (input.exclude_uppercase, UPPER),
         (input.exclude_numbers, DIGITS),
         (input.exclude_punctuation, PUNCTUATION),
-        (!input.include_space, " "),
     ] {
         if skip {
             continue;
@@ -40,7 +39,13 @@ pub fn get_random_password(input: &GetRandomPasswordInput) -> Result<SecretValue
             classes.push(chars);
         }
     }
-    if classes.is_empty() {
+    // The space is allowed, never required: `RequireEachIncludedType` asks for one lower- and
+    // one upper-case letter, one digit and one punctuation character (PASS-3).
+    let mut all: Vec<char> = classes.iter().flatten().copied().collect();
+    if input.include_space && !exclude.contains(' ') {
+        all.push(' ');
+    }
+    if all.is_empty() {
         return Err(Error::invalid_parameter(
             "Password length is too short based on the required types.",
         ));
@@ -50,7 +55,6 @@ pub fn get_random_password(input: &GetRandomPasswordInput) -> Result<SecretValue
             "Password length is too short based on the required types.",
         ));
     }
-    let all: Vec<char> = classes.iter().flatten().copied().collect();
     let mut rng = rand::rng();
     let mut pick = |set: &[char]| {
         set.get(rng.random_range(0..set.len()))
@@ -99,6 +103,37 @@ mod tests {
     }
 
     #[test]
+    fn the_space_is_allowed_but_never_required() {
+        // PASS-3: four characters are enough for the four required classes, space or not.
+        let input = GetRandomPasswordInput {
+            password_length: Some(4),
+            include_space: true,
+            ..Default::default()
+        };
+        let mut spaces = 0;
+        for _ in 0..200 {
+            let p = get_random_password(&input).unwrap();
+            let p = p.expose_str().unwrap();
+            assert_eq!(p.chars().count(), 4);
+            assert_eq!(classes(p)[..4], [true, true, true, true]);
+            spaces += usize::from(p.contains(' '));
+        }
+        assert_eq!(spaces, 0, "all four places go to the required classes");
+        let long = GetRandomPasswordInput {
+            password_length: Some(4096),
+            include_space: true,
+            ..Default::default()
+        };
+        assert!(
+            get_random_password(&long)
+                .unwrap()
+                .expose_str()
+                .unwrap()
+                .contains(' ')
+        );
+    }
+
+    #[test]
     fn default_is_32_chars_with_every_class_and_no_space() {
         for _ in 0..200 {
             let p = get_random_password(&GetRandomPasswordInput::default()).unwrap();
@@ -117,6 +152,7 @@ mod tests {
             include_space: true,
             ..Default::default()
         };
+        let mut spaces = 0;
         for _ in 0..100 {
             let p = get_random_password(&input).unwrap();
             let p = p.expose_str().unwrap();
@@ -124,8 +160,11 @@ mod tests {
                 !p.chars()
                     .any(|c| "abcdef0123".contains(c) || PUNCTUATION.contains(c))
             );
-            assert_eq!(classes(p), [true, true, true, false, true]);
+            assert_eq!(classes(p)[..4], [true, true, true, false]);
+            spaces += usize::from(p.contains(' '));
         }
+        // Allowed, not required: 100 passwords of 64 characters from 53 include some.
+        assert!(spaces > 0);
     }
 
     #[test]

@@ -13,8 +13,9 @@ use strongroom::{
     ErrorKind, Filter, FilterKey, PutSecretValueInput, Session, StagingLabel,
 };
 
+/// BATCH-2: moto's text for a secret scheduled for deletion.
 const MARKED: &str =
-    "You can't perform this operation on the secret because it was marked for deletion.";
+    "You tried to perform the operation on a secret that's currently marked deleted.";
 const NEITHER_OR_BOTH: &str = "Either 'SecretIdList' or 'Filters' must be provided, but not both.";
 const MAX_WITHOUT_FILTERS: &str =
     "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' is provided.";

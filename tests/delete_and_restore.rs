@@ -99,7 +99,7 @@ fn force_and_a_window_together_are_refused() {
     let s = t.s();
     create(&s, "app", "v");
     let before = s.describe_secret(&id("app")).unwrap();
-    for days in [7, 30, 3] {
+    for days in [7, 30] {
         assert_err(
             s.delete_secret(
                 DeleteSecretInput::new(id("app"))
@@ -110,6 +110,16 @@ fn force_and_a_window_together_are_refused() {
             FORCE_AND_WINDOW,
         );
     }
+    // A window out of range is reported first, as moto does (DEL-1).
+    assert_err(
+        s.delete_secret(
+            DeleteSecretInput::new(id("app"))
+                .force()
+                .recovery_window_in_days(3),
+        ),
+        ErrorKind::InvalidParameter,
+        WINDOW,
+    );
     // Also for a secret that does not exist.
     assert_err(
         s.delete_secret(

@@ -165,15 +165,18 @@ fn excluded_characters_never_appear() {
 }
 
 #[test]
-fn include_space_adds_a_required_space() {
+fn include_space_allows_the_space_without_requiring_it() {
+    // PASS-3: the four classes are required; the space is only allowed.
     let mut input = with_length(16);
     input.include_space = true;
-    for p in many(&input, 50) {
-        assert!(p.contains(' '), "{p:?}");
+    let passwords = many(&input, 50);
+    for p in &passwords {
         for class in [LOWER, UPPER, DIGITS, PUNCTUATION] {
-            assert!(has_any(&p, class), "{p} lacks one of {class}");
+            assert!(has_any(p, class), "{p} lacks one of {class}");
         }
     }
+    // 100 passwords of 16 characters drawn from 95: some have a space.
+    assert!(passwords.iter().any(|p| p.contains(' ')));
     // Excluding the space character overrides include_space.
     input.exclude_characters = Some(" ".to_owned());
     for p in many(&input, 20) {
@@ -191,14 +194,18 @@ fn require_each_included_type_false_allows_short_passwords() {
             assert_eq!(p.chars().count(), usize::try_from(n).unwrap());
         }
     }
-    // With every class required, the same lengths are too short.
-    for n in 1..=4 {
+    // With every class required, 1 to 3 are too short for the four classes; 4 is enough, as
+    // the space is not one of them.
+    for n in 1..=3 {
         let mut input = with_length(n);
         input.include_space = true;
         for r in generate(&input) {
             assert_err(r, ErrorKind::InvalidParameter, TOO_SHORT);
         }
     }
+    let mut four = with_length(4);
+    four.include_space = true;
+    assert!(generate(&four).iter().all(Result::is_ok));
 }
 
 #[test]

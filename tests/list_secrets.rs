@@ -107,28 +107,34 @@ fn fixture() -> TestStore {
 }
 
 #[test]
-fn no_filter_lists_everything_newest_first_with_describe_fields() {
+fn no_filter_lists_everything_oldest_first_with_describe_fields() {
+    // LIST-4: oldest first by default, as moto lists.
     let t = fixture();
     let s = t.s();
     let out = s.list_secrets(ListSecretsInput::default()).unwrap();
     let names: Vec<_> = out.secrets.iter().map(|d| d.name.as_str()).collect();
-    assert_eq!(names, vec![DEV_CACHE, DEV_DB, PROD_API, PROD_DB]);
+    assert_eq!(names, vec![PROD_DB, PROD_API, DEV_DB, DEV_CACHE]);
     assert_eq!(out.next_token, None);
     // Each entry is exactly what DescribeSecret says.
     for d in &out.secrets {
         assert_eq!(&s.describe_secret(&SecretId::from(&d.arn)).unwrap(), d);
     }
-    // The default order is created-date, descending.
+    // The default order is created-date, ascending.
     let mut explicit = ListSecretsInput::default();
     explicit.sort_by = SortBy::CreatedDate;
-    explicit.sort_order = SortOrder::Desc;
+    explicit.sort_order = SortOrder::Asc;
     assert_eq!(
         all_names(&s, &explicit),
         all_names(&s, &ListSecretsInput::default())
     );
     // A new secret is listed at once.
     create(&s, "fresh", "v");
-    assert_eq!(all_names(&s, &ListSecretsInput::default())[0], "fresh");
+    assert_eq!(
+        all_names(&s, &ListSecretsInput::default())
+            .last()
+            .map(String::as_str),
+        Some("fresh")
+    );
 }
 
 #[test]
@@ -437,7 +443,7 @@ fn sort_keys_and_orders_parse_from_their_aws_spelling() {
     assert_eq!("asc".parse::<SortOrder>().unwrap(), SortOrder::Asc);
     assert_eq!("desc".parse::<SortOrder>().unwrap(), SortOrder::Desc);
     assert_eq!(SortBy::default(), SortBy::CreatedDate);
-    assert_eq!(SortOrder::default(), SortOrder::Desc);
+    assert_eq!(SortOrder::default(), SortOrder::Asc);
     assert_err(
         "size".parse::<SortBy>(),
         ErrorKind::Validation,
@@ -518,6 +524,7 @@ fn a_token_survives_the_deletion_of_the_secret_it_points_after() {
     }
     let mut i = ListSecretsInput::default();
     i.max_results = Some(2);
+    i.sort_order = SortOrder::Desc;
     let first = s.list_secrets(i.clone()).unwrap();
     let names: Vec<_> = first.secrets.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["s5", "s4"]);
@@ -547,10 +554,10 @@ fn a_token_only_works_with_the_sort_it_was_made_for() {
     i.max_results = Some(1);
     let token = s.list_secrets(i.clone()).unwrap().next_token.unwrap();
     for (by, order) in [
-        (SortBy::Name, SortOrder::Desc),
-        (SortBy::CreatedDate, SortOrder::Asc),
-        (SortBy::LastChangedDate, SortOrder::Desc),
-        (SortBy::LastAccessedDate, SortOrder::Desc),
+        (SortBy::Name, SortOrder::Asc),
+        (SortBy::CreatedDate, SortOrder::Desc),
+        (SortBy::LastChangedDate, SortOrder::Asc),
+        (SortBy::LastAccessedDate, SortOrder::Asc),
     ] {
         let mut other = i.clone();
         other.sort_by = by;

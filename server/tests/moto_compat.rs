@@ -116,3 +116,30 @@ async fn rotate_without_function_copies_the_current_value_only_when_asked() {
     assert_eq!(now.secret_string(), Some("the password"));
     assert_eq!(described.rotation_enabled(), Some(true));
 }
+
+#[tokio::test]
+async fn a_filter_without_key_or_values_is_invalid_parameter_as_moto_answers() {
+    // AWS's answer is not recorded; moto's is what users' suites expect (LIST-3).
+    let server = common::TestServer::start().await;
+    for (operation, body, message) in [
+        (
+            "ListSecrets",
+            r#"{"Filters": [{"Values": ["foo"]}]}"#,
+            "Invalid filter key",
+        ),
+        (
+            "ListSecrets",
+            r#"{"Filters": [{"Key": "description"}]}"#,
+            "Invalid filter values for key: description",
+        ),
+        (
+            "BatchGetSecretValue",
+            r#"{"Filters": [{"Key": "name"}]}"#,
+            "Invalid filter values for key: name",
+        ),
+    ] {
+        let response = common::call_raw(&server, operation, body).await;
+        response.assert_error(400, "InvalidParameterException");
+        assert_eq!(response.message(), message, "{operation} {body}");
+    }
+}

@@ -322,15 +322,21 @@ async fn an_unmapped_function_is_access_denied_and_saves_nothing() {
         "no AWSPENDING version: {described}"
     );
 
-    // Cancelling a rotation that was never configured changes nothing.
-    let cancelled = client
-        .cancel_rotate_secret()
-        .secret_id("unmapped")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cancelled.name(), Some("unmapped"));
-    assert!(cancelled.version_id().is_none());
+    // Cancelling a rotation that was never configured is refused, as moto refuses it (ROT-9),
+    // and changes nothing.
+    let f = failure(
+        client
+            .cancel_rotate_secret()
+            .secret_id("unmapped")
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(f.code, "InvalidRequestException", "{f:?}");
+    assert_eq!(
+        f.message,
+        "You can't cancel the rotation of a secret whose rotation was never configured."
+    );
     let described = described_members(&server, "unmapped").await;
     assert!(described.get("RotationEnabled").is_none(), "{described}");
 

@@ -987,20 +987,20 @@ async fn list_secrets_pages_filters_and_sorts() {
             e.name().unwrap().to_owned(),
         )
     };
-    let newest_first: Vec<_> = pages.concat().iter().map(by_created).collect();
-    let mut expected = newest_first.clone();
+    // Oldest first by default, as moto lists (LIST-4).
+    let oldest_first: Vec<_> = pages.concat().iter().map(by_created).collect();
+    let mut expected = oldest_first.clone();
     expected.sort();
-    expected.reverse();
-    assert_eq!(newest_first, expected);
-    let mut listed: Vec<&str> = newest_first.iter().map(|k| k.2.as_str()).collect();
+    assert_eq!(oldest_first, expected);
+    let mut listed: Vec<&str> = oldest_first.iter().map(|k| k.2.as_str()).collect();
     listed.sort_unstable();
     let mut by_name: Vec<&str> = names.to_vec();
     by_name.sort_unstable();
     assert_eq!(listed, by_name, "every secret exactly once");
 
-    let oldest_first: Vec<_> = list_pages(&client, 2, |b| {
+    let newest_first: Vec<_> = list_pages(&client, 2, |b| {
         b.sort_by(SortByType::CreatedDate)
-            .sort_order(SortOrderType::Asc)
+            .sort_order(SortOrderType::Desc)
     })
     .await
     .concat()
@@ -1008,7 +1008,7 @@ async fn list_secrets_pages_filters_and_sorts() {
     .map(by_created)
     .collect();
     expected.reverse();
-    assert_eq!(oldest_first, expected);
+    assert_eq!(newest_first, expected);
 
     let asc = names_of(
         list_pages(&client, 4, |b| {

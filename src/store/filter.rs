@@ -162,10 +162,10 @@ impl FromStr for SortBy {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum SortOrder {
-    /// Oldest (or A) first.
-    Asc,
-    /// Newest (or Z) first: the default.
+    /// Oldest (or A) first: the default, as moto lists (AWS does not document its default).
     #[default]
+    Asc,
+    /// Newest (or Z) first.
     Desc,
 }
 

@@ -66,15 +66,16 @@ impl Session {
     ///
     /// A forced delete of a secret that does not exist succeeds, as in AWS.
     pub fn delete_secret(&self, input: DeleteSecretInput) -> Result<DeleteSecretOutput> {
-        if input.force_delete_without_recovery && input.recovery_window_in_days.is_some() {
-            return Err(Error::invalid_parameter(
-                "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
-            ));
-        }
+        // The window's range is checked first, as moto does (DEL-1).
         let days = input.recovery_window_in_days.unwrap_or(MAX_WINDOW);
         if !(MIN_WINDOW..=MAX_WINDOW).contains(&days) {
             return Err(Error::invalid_parameter(
                 "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
+            ));
+        }
+        if input.force_delete_without_recovery && input.recovery_window_in_days.is_some() {
+            return Err(Error::invalid_parameter(
+                "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
             ));
         }
         let mut guard = self.writer()?;

@@ -23,48 +23,44 @@ fn matches(filter: &Filter, rec: &SecretRecord, region: &str) -> bool {
     })
 }
 
-/// The words of a value of a `description` or `all` filter: split at spaces and punctuation
-/// (LIST-2). A value with no word matches whatever has the field.
-fn value_words(v: &str) -> impl Iterator<Item = &str> {
-    v.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-}
-
-/// The words of a name, description, tag key or tag value, as `description` and `all` filters
-/// search them (LIST-2): each run of letters and digits, and the parts of a run split where a
-/// lower-case letter meets an upper-case one or a letter meets a digit (`credsDatabase#892`:
-/// `credsDatabase`, `creds`, `Database`, `892`).
+/// The words of a filter value, name, description, tag key or tag value, as `description` and
+/// `all` filters compare them (LIST-2): runs of letters and digits, split where a lower-case
+/// letter meets an upper-case one, before the last capital of a run of capitals that starts a
+/// word (`COMPANYthings`: `COMPAN`, `Ythings`; `HTTPServer`: `HTTP`, `Server`), and where a
+/// letter meets a digit (`credsDatabase#892`: `creds`, `Database`, `892`; a digit followed by
+/// letters stays one word, `3fa`).
 fn words(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     for run in s
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
     {
-        out.push(run);
+        let chars: Vec<(usize, char)> = run.char_indices().collect();
         let mut start = 0;
-        let mut prev: Option<char> = None;
-        for (i, c) in run.char_indices() {
-            if let Some(p) = prev {
-                let boundary = (p.is_lowercase() && c.is_uppercase())
-                    || (p.is_alphabetic() && c.is_numeric())
-                    || (p.is_numeric() && c.is_alphabetic());
-                if boundary {
-                    out.extend(run.get(start..i));
-                    start = i;
-                }
+        for (n, pair) in chars.windows(2).enumerate() {
+            let [(_, p), (i, c)] = pair else { continue };
+            let next_lower = chars.get(n + 2).is_some_and(|(_, d)| d.is_lowercase());
+            let boundary = (p.is_lowercase() && c.is_uppercase())
+                || (p.is_uppercase() && c.is_uppercase() && next_lower)
+                || (p.is_alphabetic() && c.is_numeric());
+            if boundary {
+                out.extend(run.get(start..*i));
+                start = *i;
             }
-            prev = Some(c);
         }
-        if start > 0 {
-            out.extend(run.get(start..));
-        }
+        out.extend(run.get(start..));
     }
     out
 }
 
-/// Whether every word of filter value `v` is a case-insensitive prefix of one of `words`.
+/// Whether filter value `v` has words, each a case-insensitive prefix of one of `words`. A value
+/// without words (`+`) matches nothing, as moto's test verified against AWS.
 fn every_word_prefixes(v: &str, words: &[&str]) -> bool {
-    value_words(v).all(|w| words.iter().any(|hay| prefix_ci(hay, w)))
+    let wanted = self::words(v);
+    !wanted.is_empty()
+        && wanted
+            .iter()
+            .all(|w| words.iter().any(|hay| prefix_ci(hay, w)))
 }
 
 fn prefix_ci(hay: &str, needle: &str) -> bool {
@@ -289,10 +285,16 @@ mod tests {
             ),
             secret("dev_cache", None, &[("owner", "alice")]),
         ];
+        assert_eq!(words("credsDatabase#892x"), ["creds", "Database", "892x"]);
+        // moto's test of this, verified against AWS: COMPANYthings is COMPAN + Ythings, and
+        // neither `company` nor `things` finds it.
         assert_eq!(
-            words("credsDatabase#892x"),
-            ["credsDatabase", "creds", "Database", "892x", "892", "x"]
+            words("uat/COMPANYthings/3fa2b1"),
+            ["uat", "COMPAN", "Ythings", "3fa", "2b", "1"]
         );
+        assert_eq!(words("HTTPServer v2"), ["HTTP", "Server", "v", "2"]);
+        assert_eq!(words("SecretFTag"), ["Secret", "F", "Tag"]);
+        assert!(words("+ / -").is_empty());
         for (value, expected) in [
             ("creds", vec![0]),
             ("database", vec![0]),
@@ -313,6 +315,8 @@ mod tests {
             ("!ali", vec![0, 1]),
             ("!prod web", vec![0, 2]),
             ("xyz", vec![]),
+            ("things", vec![]),
+            ("things", vec![]),
         ] {
             assert_eq!(
                 matching(FilterKey::All, value, &secrets),

@@ -102,14 +102,22 @@ impl Session {
             errors: Vec::new(),
             next_token: None,
         };
-        let mut record = |shown: String, result: Result<GetSecretValueOutput>| match result {
+        let mut record = |shown: String, result: Result<GetSecretValueOutput>| {
+            match result {
             Ok(v) => out.secret_values.push(v),
             Err(e) => out.errors.push(ApiErrorEntry {
                 secret_id: shown,
                 kind: e.kind(),
-                message: e.to_string(),
+                // BATCH-2: moto's text for a secret scheduled for deletion (AWS's is not recorded).
+                message: if e.is_marked_for_deletion() {
+                    "You tried to perform the operation on a secret that's currently marked deleted."
+                        .to_owned()
+                } else {
+                    e.to_string()
+                },
                 violation: e.violation().cloned(),
             }),
+        }
         };
         if let Some(ids) = &input.secret_ids {
             if ids.is_empty() {

@@ -41,7 +41,8 @@ impl SecretStore {
     /// for. AWS refuses both (`InvalidRequestException`, `AccessDeniedException`); moto instead
     /// rotates such a secret by making a copy of its current value the new `AWSCURRENT`
     /// version, and test suites written against moto expect that:
-    /// [`crate::CopyCurrentValueRotator`] does exactly that.
+    /// [`crate::CopyCurrentValueRotator`] does exactly that. As in moto, such a rotation runs
+    /// to its end inside `rotate_secret`.
     pub fn register_fallback_rotator(&self, rotator: Arc<dyn Rotator>) {
         let mut map = self
             .inner
@@ -49,6 +50,17 @@ impl SecretStore {
             .write()
             .unwrap_or_else(|p| p.into_inner());
         map.fallback = Some(rotator);
+    }
+
+    /// Whether a rotation naming `lambda_arn` is run by the fallback rotator (none is
+    /// registered for it, and a fallback is).
+    pub(crate) fn only_fallback_for(&self, lambda_arn: Option<&str>) -> bool {
+        let map = self
+            .inner
+            .rotators
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        map.fallback.is_some() && lambda_arn.is_none_or(|a| !map.by_arn.contains_key(a))
     }
 
     /// The rotator registered for `lambda_arn`, or else the fallback, if any.
@@ -153,6 +165,7 @@ impl Session {
             .clone()
             .filter(|a| !a.is_empty())
             .or_else(|| rec.rotation.as_ref().and_then(|c| c.lambda_arn.clone()));
+        let by_fallback = self.store().only_fallback_for(lambda.as_deref());
         if self.store().rotator_for(lambda.as_deref()).is_none() {
             return Err(match lambda {
                 None => Error::invalid_request(NO_FUNCTION),
@@ -261,6 +274,12 @@ impl Session {
             );
         }
         self.commit(&mut guard, &change)?;
+        if by_fallback {
+            // The testing aid runs as moto runs it: to the end before the call returns. Its
+            // outcome, a failure included, is in the rotation's state (`rotation_status`).
+            drop(guard);
+            let _outcome = self.drive_rotation(&input.secret_id);
+        }
         Ok(output(&rec))
     }
 
@@ -271,6 +290,12 @@ impl Session {
     pub fn cancel_rotate_secret(&self, secret_id: &SecretId) -> Result<RotateSecretOutput> {
         let mut guard = self.writer()?;
         let Found { key, mut rec } = self.resolve_live(secret_id)?;
+        // As moto answers (AWS's answer is not recorded): there is nothing to cancel.
+        if rec.rotation.is_none() {
+            return Err(Error::invalid_request(
+                "You can't cancel the rotation of a secret whose rotation was never configured.",
+            ));
+        }
         let now = self.now_ms();
         let mut removed = Vec::new();
         if let Some(cfg) = rec.rotation.as_mut() {

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use strongroom::{Filter, FilterKey, ListSecretsInput, SecretDescription, SortBy, SortOrder};
 
 use super::describe_secret::DescribeResponse;
-use super::{Call, max_results, parse, required, respond};
+use super::{Call, max_results, parse, respond};
 use crate::error::ApiError;
 
 /// A filter on the wire.
@@ -15,14 +15,21 @@ pub(super) struct FilterJson {
     values: Option<Vec<String>>,
 }
 
-/// The `Filters` member of `ListSecrets` and `BatchGetSecretValue`.
+/// The `Filters` member of `ListSecrets` and `BatchGetSecretValue`. A filter without `Key` or
+/// without `Values` is `InvalidParameterException`, with moto's texts (AWS's are not recorded;
+/// LIST-3).
 pub(super) fn filters(raw: Vec<FilterJson>) -> Result<Vec<Filter>, ApiError> {
     raw.into_iter()
         .enumerate()
         .map(|(i, f)| {
-            let key = required(f.key, &format!("filters.{}.member.key", i + 1))?;
+            let key = f
+                .key
+                .ok_or_else(|| ApiError::invalid_parameter("Invalid filter key"))?;
+            let values = f.values.ok_or_else(|| {
+                ApiError::invalid_parameter(format!("Invalid filter values for key: {key}"))
+            })?;
             let key = FilterKey::parse(&key, i + 1)?;
-            Ok(Filter::new(key, f.values.unwrap_or_default())?)
+            Ok(Filter::new(key, values)?)
         })
         .collect()
 }
