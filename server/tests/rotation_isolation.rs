@@ -166,8 +166,12 @@ async fn nothing_a_failed_step_started_keeps_running() {
         || !is_running(&escaped),
     )
     .await;
-    let log = std::fs::read_to_string(&server.log).unwrap();
-    assert!(log.contains("outside its process group"), "{log}");
+    // The server writes its log in batches from a background thread: the line comes soon after.
+    eventually("the log line about the escaped process", &server, || {
+        std::fs::read_to_string(&server.log)
+            .is_ok_and(|log| log.contains("outside its process group"))
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
