@@ -203,6 +203,44 @@ struct SecretRecordV1 {
     versions: Vec<VersionMetaV2>,
 }
 
+impl From<SecretRecordV1> for SecretRecordV2 {
+    fn from(v1: SecretRecordV1) -> Self {
+        Self {
+            uid: v1.uid,
+            arn: v1.arn,
+            name: v1.name,
+            description: v1.description,
+            kms_key_id: v1.kms_key_id,
+            tags: v1.tags,
+            created_ms: v1.created_ms,
+            last_changed_ms: v1.last_changed_ms,
+            deletion: v1.deletion,
+            next_seq: v1.next_seq,
+            versions: v1.versions,
+            rotation: None,
+        }
+    }
+}
+
+impl From<SecretRecordV2> for SecretRecord {
+    fn from(v2: SecretRecordV2) -> Self {
+        Self {
+            uid: v2.uid,
+            arn: v2.arn,
+            name: v2.name,
+            description: v2.description,
+            kms_key_id: v2.kms_key_id,
+            tags: v2.tags,
+            created_ms: v2.created_ms,
+            last_changed_ms: v2.last_changed_ms,
+            deletion: v2.deletion,
+            next_seq: v2.next_seq,
+            versions: v2.versions.into_iter().map(VersionMeta::from).collect(),
+            rotation: v2.rotation,
+        }
+    }
+}
+
 impl SecretRecord {
     /// The stored form: format byte 3, then the record.
     pub(crate) fn encode(&self) -> Result<Vec<u8>, StorageError> {
@@ -214,39 +252,9 @@ impl SecretRecord {
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         match codec::split_format(bytes)? {
             (FORMAT_V3, body) => codec::decode_body(body),
-            (FORMAT_V2, body) => {
-                let v2: SecretRecordV2 = codec::decode_body(body)?;
-                Ok(Self {
-                    uid: v2.uid,
-                    arn: v2.arn,
-                    name: v2.name,
-                    description: v2.description,
-                    kms_key_id: v2.kms_key_id,
-                    tags: v2.tags,
-                    created_ms: v2.created_ms,
-                    last_changed_ms: v2.last_changed_ms,
-                    deletion: v2.deletion,
-                    next_seq: v2.next_seq,
-                    versions: v2.versions.into_iter().map(VersionMeta::from).collect(),
-                    rotation: v2.rotation,
-                })
-            }
+            (FORMAT_V2, body) => Ok(codec::decode_body::<SecretRecordV2>(body)?.into()),
             (FORMAT_V1, body) => {
-                let v1: SecretRecordV1 = codec::decode_body(body)?;
-                Ok(Self {
-                    uid: v1.uid,
-                    arn: v1.arn,
-                    name: v1.name,
-                    description: v1.description,
-                    kms_key_id: v1.kms_key_id,
-                    tags: v1.tags,
-                    created_ms: v1.created_ms,
-                    last_changed_ms: v1.last_changed_ms,
-                    deletion: v1.deletion,
-                    next_seq: v1.next_seq,
-                    versions: v1.versions.into_iter().map(VersionMeta::from).collect(),
-                    rotation: None,
-                })
+                Ok(SecretRecordV2::from(codec::decode_body::<SecretRecordV1>(body)?).into())
             }
             (other, _) => Err(DecodeError::UnsupportedFormat(other)),
         }

@@ -142,7 +142,7 @@ impl SecretStore {
     /// store with none). Opens the folder, so call it only when the store is not open.
     pub fn master_key_ids(path: impl AsRef<Path>) -> Result<Vec<crate::KeyId>> {
         let backend = SledBackend::open(path.as_ref())?;
-        Ok(master_keys::recorded(&backend)?.0)
+        master_keys::recorded(&backend)
     }
 
     /// Like [`SecretStore::builder`], on any storage backend.

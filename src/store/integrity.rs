@@ -56,7 +56,7 @@ fn open_authenticated(
     integrity: &[u8],
 ) -> Result<Opened> {
     // A missing key file gets its clear error before anything else is tried.
-    let (ids, _) = master_keys::recorded(&*raw)?;
+    let ids = master_keys::recorded(&*raw)?;
     master_keys::refuse_unknown(&ids, provider)?;
     let meta_bytes = raw
         .get(Keyspace::Meta, META_KEY)?
@@ -142,7 +142,7 @@ fn initialize(
             records.push((keyspace, k, v));
         }
     }
-    let (ids, _) = master_keys::recorded(&*raw)?;
+    let ids = master_keys::recorded(&*raw)?;
     master_keys::refuse_unknown(&ids, provider)?;
     let empty = records.is_empty() && raw.scan_keys(Keyspace::Values, b"")?.is_empty();
     if !empty && !upgrade {

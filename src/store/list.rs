@@ -53,14 +53,14 @@ fn words(s: &str) -> Vec<&str> {
     out
 }
 
-/// Whether filter value `v` has words, each a case-insensitive prefix of one of `words`. A value
+/// Whether filter value `v` has words, each a case-insensitive prefix of one of `searched`. A value
 /// without words (`+`) matches nothing, as moto's test verified against AWS.
-fn every_word_prefixes(v: &str, words: &[&str]) -> bool {
-    let wanted = self::words(v);
+fn every_word_prefixes(v: &str, searched: &[&str]) -> bool {
+    let wanted = words(v);
     !wanted.is_empty()
         && wanted
             .iter()
-            .all(|w| words.iter().any(|hay| prefix_ci(hay, w)))
+            .all(|w| searched.iter().any(|hay| prefix_ci(hay, w)))
 }
 
 fn prefix_ci(hay: &str, needle: &str) -> bool {

@@ -17,12 +17,12 @@ fn bare(bytes: &[u8]) -> &[u8] {
     storage::authenticated_parts(bytes).map_or(bytes, |p| p.inner)
 }
 
-/// The master key ids the store's data is wrapped under: the record (`true`), or for a store
-/// written before the record existed, the ids found on its values (`false`).
-pub(super) fn recorded(backend: &dyn StorageBackend) -> Result<(Vec<KeyId>, bool)> {
+/// The master key ids the store's data is wrapped under: the record, or for a store written
+/// before the record existed, the ids found on its values.
+pub(super) fn recorded(backend: &dyn StorageBackend) -> Result<Vec<KeyId>> {
     if let Some(bytes) = backend.get(Keyspace::Meta, MASTER_KEYS_KEY)? {
         let record: MasterKeysRecord = storage::decode(bare(&bytes))?;
-        return Ok((record.ids.into_iter().map(KeyId::new).collect(), true));
+        return Ok(record.ids.into_iter().map(KeyId::new).collect());
     }
     let mut ids: Vec<KeyId> = Vec::new();
     for (_, bytes) in backend.scan_prefix(Keyspace::Values, b"")? {
@@ -32,7 +32,7 @@ pub(super) fn recorded(backend: &dyn StorageBackend) -> Result<(Vec<KeyId>, bool
             ids.push(id);
         }
     }
-    Ok((ids, false))
+    Ok(ids)
 }
 
 /// Refuses `provider` if the store's data is wrapped under keys (`ids`) it holds none of.
@@ -73,7 +73,7 @@ pub(super) fn record_current(
     backend: &dyn StorageBackend,
     provider: &dyn KeyProvider,
 ) -> Result<()> {
-    let (ids, _) = recorded(backend)?;
+    let ids = recorded(backend)?;
     let updated = with_current(ids.clone(), provider);
     if updated == ids {
         return Ok(());
