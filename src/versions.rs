@@ -208,21 +208,19 @@ pub(crate) fn collect_deprecated(
     now_ms: u64,
     limits: VersionLimits,
 ) -> Result<Vec<String>> {
-    let deprecated: Vec<(u64, u64, String)> = rec
-        .versions
-        .iter()
-        .filter(|v| v.labels.is_empty())
-        .map(|v| (v.seq, v.created_ms, v.id.clone()))
-        .collect();
-    let excess = deprecated.len().saturating_sub(limits.max_deprecated);
+    let deprecated = rec.versions.iter().filter(|v| v.labels.is_empty()).count();
+    let excess = deprecated.saturating_sub(limits.max_deprecated);
     if excess == 0 {
         return Ok(Vec::new());
     }
-    let removable: Vec<String> = deprecated
-        .into_iter()
-        .filter(|(_, created, _)| created.saturating_add(limits.min_age_ms) <= now_ms)
+    // The oldest first: versions are in creation order.
+    let removable: Vec<String> = rec
+        .versions
+        .iter()
+        .filter(|v| v.labels.is_empty())
+        .filter(|v| v.created_ms.saturating_add(limits.min_age_ms) <= now_ms)
         .take(excess)
-        .map(|(_, _, id)| id)
+        .map(|v| v.id.clone())
         .collect();
     if removable.len() < excess {
         return Err(Error::limit(format!(

@@ -197,7 +197,7 @@ fn records_are_laid_out_as_documented() {
     // The create was the last commit: the secret's record carries its stamp.
     let stamp = secret.stamp.unwrap();
     assert!(u64::from_le_bytes(stamp[..8].try_into().unwrap()) >= 2);
-    assert_eq!(secret.inner[0], 3, "a SecretRecord inside, format 3");
+    assert_eq!(secret.inner[0], 4, "a SecretRecord inside, format 4");
     assert_eq!(secret.tag.len(), 32);
     // Values are authenticated by their own AEAD and stay bare; every other record is not.
     let [(_, value)] = values(&f.backend).try_into().unwrap();
@@ -244,8 +244,8 @@ fn a_store_written_before_authentication_is_upgraded_once_and_never_downgraded()
             .unwrap();
         match ks {
             Keyspace::Values => assert_eq!(now, v, "values are left as they were"),
-            // Secret records are rewritten in format 3, each version bound to its value.
-            Keyspace::Secrets => assert_eq!(envelope(now).inner[0], 3),
+            // Secret records are rewritten in format 4, each version bound to its value.
+            Keyspace::Secrets => assert_eq!(envelope(now).inner[0], 4),
             _ => assert_eq!(&envelope(now).inner, v, "{ks:?} record kept, inside"),
         }
     }

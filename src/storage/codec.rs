@@ -8,6 +8,9 @@ pub(crate) const FORMAT_V2: u8 = 2;
 /// The format byte of `SecretRecord`s that bind each version to its value record (inside an
 /// authenticated record).
 pub(crate) const FORMAT_V3: u8 = 3;
+/// The format byte of `SecretRecord`s that store their versions compactly (UUID version ids as
+/// bytes, master key ids once per record).
+pub(crate) const FORMAT_V4: u8 = 4;
 
 /// A record stored with the generic [`encode`]/[`decode`] under [`FORMAT_V1`]. A record whose
 /// layout changed (`SecretRecord`) does not implement this and has its own versioned codec.

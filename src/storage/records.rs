@@ -1,11 +1,12 @@
 //! The records the engine stores. `docs/format.md` describes them byte by byte.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use super::StorageError;
-use super::codec::{self, DecodeError, FORMAT_V1, FORMAT_V2, FORMAT_V3, Plain};
+use super::codec::{self, DecodeError, FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, Plain};
 
 /// Store-wide metadata, under key `store` in [`super::Keyspace::Meta`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +171,208 @@ pub(crate) struct SecretRecord {
     pub(crate) rotation: Option<RotationConfig>,
 }
 
+/// A `SecretRecord` as format 4 stores it. Every write rewrites the whole record, with every
+/// version (a secret keeps up to 100 deprecated ones), so versions are stored compactly: a
+/// version id that is a UUID in canonical form as its 16 bytes, and each master key id once per
+/// record, versions naming theirs by index. Borrowed when encoding, owned when decoding.
+#[derive(Serialize, Deserialize)]
+struct StoredSecret<'a> {
+    uid: [u8; 16],
+    arn: Cow<'a, str>,
+    name: Cow<'a, str>,
+    description: Cow<'a, Option<String>>,
+    kms_key_id: Cow<'a, Option<String>>,
+    tags: Cow<'a, Option<Vec<(String, String)>>>,
+    created_ms: u64,
+    last_changed_ms: u64,
+    deletion: Option<Deletion>,
+    next_seq: u64,
+    /// The master key ids the versions' values are wrapped under, in first-use order.
+    key_ids: Vec<Cow<'a, str>>,
+    versions: Vec<StoredVersion<'a>>,
+    rotation: Cow<'a, Option<RotationConfig>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredVersion<'a> {
+    id: StoredVersionId<'a>,
+    labels: Cow<'a, [String]>,
+    created_ms: u64,
+    seq: u64,
+    has_value: bool,
+    /// The value binding: an index into `key_ids`, and the nonce.
+    value: Option<(u32, [u8; 24])>,
+}
+
+#[derive(Serialize, Deserialize)]
+enum StoredVersionId<'a> {
+    /// A canonical (lower-case, hyphenated) UUID, as the SDKs generate tokens.
+    Uuid([u8; 16]),
+    /// Any other id, as given.
+    Text(Cow<'a, str>),
+}
+
+impl<'a> StoredVersionId<'a> {
+    fn of(id: &'a str) -> Self {
+        match uuid_bytes(id) {
+            Some(b) => Self::Uuid(b),
+            None => Self::Text(Cow::Borrowed(id)),
+        }
+    }
+
+    fn into_string(self) -> String {
+        match self {
+            Self::Uuid(b) => uuid_text(&b),
+            Self::Text(t) => t.into_owned(),
+        }
+    }
+}
+
+/// The 16 bytes of `s` if it is a UUID in canonical form (36 characters, lower-case hex digits,
+/// hyphens after the 8th, 12th, 16th and 20th digit), so that [`uuid_text`] gives `s` back.
+fn uuid_bytes(s: &str) -> Option<[u8; 16]> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    let mut filled = 0;
+    let mut high: Option<u8> = None;
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if c != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        match high.take() {
+            None => high = Some(d),
+            Some(h) => {
+                *out.get_mut(filled)? = h << 4 | d;
+                filled += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The canonical text of a UUID's 16 bytes.
+fn uuid_text(b: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        for nibble in [byte >> 4, byte & 0xf] {
+            out.push(char::from(
+                HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
+    }
+    out
+}
+
+impl<'a> From<&'a SecretRecord> for StoredSecret<'a> {
+    fn from(r: &'a SecretRecord) -> Self {
+        let mut key_ids: Vec<Cow<'a, str>> = Vec::new();
+        let versions = r
+            .versions
+            .iter()
+            .map(|v| StoredVersion {
+                id: StoredVersionId::of(&v.id),
+                labels: Cow::Borrowed(&v.labels),
+                created_ms: v.created_ms,
+                seq: v.seq,
+                has_value: v.has_value,
+                value: v.value.as_ref().map(|b| {
+                    let at = key_ids
+                        .iter()
+                        .position(|k| *k == b.key_id)
+                        .unwrap_or_else(|| {
+                            key_ids.push(Cow::Borrowed(&b.key_id));
+                            key_ids.len() - 1
+                        });
+                    (u32::try_from(at).unwrap_or(u32::MAX), b.nonce)
+                }),
+            })
+            .collect();
+        Self {
+            uid: r.uid,
+            arn: Cow::Borrowed(&r.arn),
+            name: Cow::Borrowed(&r.name),
+            description: Cow::Borrowed(&r.description),
+            kms_key_id: Cow::Borrowed(&r.kms_key_id),
+            tags: Cow::Borrowed(&r.tags),
+            created_ms: r.created_ms,
+            last_changed_ms: r.last_changed_ms,
+            deletion: r.deletion,
+            next_seq: r.next_seq,
+            key_ids,
+            versions,
+            rotation: Cow::Borrowed(&r.rotation),
+        }
+    }
+}
+
+impl TryFrom<StoredSecret<'_>> for SecretRecord {
+    type Error = DecodeError;
+
+    fn try_from(s: StoredSecret<'_>) -> Result<Self, DecodeError> {
+        let versions = s
+            .versions
+            .into_iter()
+            .map(|v| {
+                let value = match v.value {
+                    None => None,
+                    Some((at, nonce)) => {
+                        let key_id = usize::try_from(at)
+                            .ok()
+                            .and_then(|at| s.key_ids.get(at))
+                            .ok_or_else(|| {
+                                DecodeError::Malformed(format!(
+                                    "a version names master key {at} of {}",
+                                    s.key_ids.len()
+                                ))
+                            })?;
+                        Some(ValueBinding {
+                            key_id: key_id.clone().into_owned(),
+                            nonce,
+                        })
+                    }
+                };
+                Ok(VersionMeta {
+                    id: v.id.into_string(),
+                    labels: v.labels.into_owned(),
+                    created_ms: v.created_ms,
+                    seq: v.seq,
+                    has_value: v.has_value,
+                    value,
+                })
+            })
+            .collect::<Result<_, DecodeError>>()?;
+        Ok(Self {
+            uid: s.uid,
+            arn: s.arn.into_owned(),
+            name: s.name.into_owned(),
+            description: s.description.into_owned(),
+            kms_key_id: s.kms_key_id.into_owned(),
+            tags: s.tags.into_owned(),
+            created_ms: s.created_ms,
+            last_changed_ms: s.last_changed_ms,
+            deletion: s.deletion,
+            next_seq: s.next_seq,
+            versions,
+            rotation: s.rotation.into_owned(),
+        })
+    }
+}
+
 /// A `SecretRecord` as format 2 stored it (before value bindings).
 #[derive(Deserialize)]
 struct SecretRecordV2 {
@@ -242,15 +445,16 @@ impl From<SecretRecordV2> for SecretRecord {
 }
 
 impl SecretRecord {
-    /// The stored form: format byte 3, then the record.
+    /// The stored form: format byte 4, then the record (see [`StoredSecret`]).
     pub(crate) fn encode(&self) -> Result<Vec<u8>, StorageError> {
-        codec::encode_as(FORMAT_V3, self)
+        codec::encode_as(FORMAT_V4, &StoredSecret::from(self))
     }
 
-    /// Reads a record stored in format 3, 2 (without value bindings) or 1 (without rotation
-    /// state either).
+    /// Reads a record stored in format 4, 3 (versions in full), 2 (without value bindings) or
+    /// 1 (without rotation state either).
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         match codec::split_format(bytes)? {
+            (FORMAT_V4, body) => codec::decode_body::<StoredSecret<'_>>(body)?.try_into(),
             (FORMAT_V3, body) => codec::decode_body(body),
             (FORMAT_V2, body) => Ok(codec::decode_body::<SecretRecordV2>(body)?.into()),
             (FORMAT_V1, body) => {
@@ -463,13 +667,117 @@ mod tests {
             }),
         };
         let bytes = r.encode().unwrap();
-        assert_eq!(bytes[0], 3);
+        assert_eq!(bytes[0], 4);
         assert_eq!(SecretRecord::decode(&bytes).unwrap(), r);
+        // Format 3 (versions in full) still reads.
+        let v3 = codec::encode_as(FORMAT_V3, &r).unwrap();
+        assert_eq!(SecretRecord::decode(&v3).unwrap(), r);
         let mut other = bytes.clone();
-        other[0] = 4;
+        other[0] = 5;
         assert!(matches!(
             SecretRecord::decode(&other),
-            Err(DecodeError::UnsupportedFormat(4))
+            Err(DecodeError::UnsupportedFormat(5))
+        ));
+    }
+
+    fn version(id: &str, key_id: &str, seq: u64) -> VersionMeta {
+        VersionMeta {
+            id: id.into(),
+            labels: if seq == 0 {
+                vec!["AWSCURRENT".into()]
+            } else {
+                vec![]
+            },
+            created_ms: 1_700_000_000_000 + seq,
+            seq,
+            has_value: true,
+            value: Some(ValueBinding {
+                key_id: key_id.into(),
+                nonce: [u8::try_from(seq % 256).unwrap(); 24],
+            }),
+        }
+    }
+
+    fn record_with(versions: Vec<VersionMeta>) -> SecretRecord {
+        SecretRecord {
+            uid: [1; 16],
+            arn: "arn:aws:secretsmanager:us-east-1:111111111111:secret:a-AbCdEf".into(),
+            name: "a".into(),
+            description: None,
+            kms_key_id: None,
+            tags: None,
+            created_ms: 1,
+            last_changed_ms: 2,
+            deletion: None,
+            next_seq: u64::try_from(versions.len()).unwrap(),
+            versions,
+            rotation: None,
+        }
+    }
+
+    /// Version ids come back exactly as given: only a canonical UUID is stored as 16 bytes.
+    #[test]
+    fn format_4_keeps_every_version_id_and_master_key_id_exactly() {
+        let ids = [
+            "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "0F8FAD5B-D9CB-469F-A165-70867728950E",
+            "0f8fad5bd9cb469fa16570867728950e0000",
+            "0f8fad5b-d9cb-469f-a165-70867728950g",
+            "0f8fad5b_d9cb-469f-a165-70867728950e",
+            "a-token-that-is-not-a-uuid-but-is-long-enough",
+            "0f8fad5b-d9cb-469f-a165-70867728950",
+        ];
+        let keys = [
+            "local:00",
+            "arn:aws:kms:us-east-1:111111111111:key/k",
+            "local:00",
+        ];
+        let versions = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| version(id, keys[i % keys.len()], u64::try_from(i).unwrap()))
+            .chain([VersionMeta {
+                value: None,
+                has_value: false,
+                ..version("11111111-2222-3333-4444-555555555555", "", 99)
+            }])
+            .collect();
+        let r = record_with(versions);
+        assert_eq!(SecretRecord::decode(&r.encode().unwrap()).unwrap(), r);
+        assert_eq!(
+            uuid_bytes(ids[0]).map(|b| uuid_text(&b)).as_deref(),
+            Some(ids[0])
+        );
+        for id in &ids[1..] {
+            assert_eq!(uuid_bytes(id), None, "{id}");
+        }
+    }
+
+    /// The point of format 4: a secret at its 100 versions, with UUID ids and a KMS key ARN,
+    /// is stored in less than half the bytes of format 3.
+    #[test]
+    fn format_4_stores_a_full_secret_compactly() {
+        let key = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let r = record_with(
+            (0..100u64)
+                .map(|i| version(&format!("0f8fad5b-d9cb-469f-a165-{i:012x}"), key, i))
+                .collect(),
+        );
+        let v4 = r.encode().unwrap().len();
+        let v3 = codec::encode_as(FORMAT_V3, &r).unwrap().len();
+        assert!(v4 * 2 < v3, "format 4: {v4} bytes, format 3: {v3}");
+        assert_eq!(SecretRecord::decode(&r.encode().unwrap()).unwrap(), r);
+    }
+
+    #[test]
+    fn a_format_4_version_naming_a_missing_master_key_is_malformed() {
+        let r = record_with(vec![version("v", "local:00", 0)]);
+        let mut stored = StoredSecret::from(&r);
+        stored.key_ids.clear();
+        let bytes = codec::encode_as(FORMAT_V4, &stored).unwrap();
+        assert!(matches!(
+            SecretRecord::decode(&bytes),
+            Err(DecodeError::Malformed(_))
         ));
     }
 
