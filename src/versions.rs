@@ -26,9 +26,11 @@ fn remove_label(rec: &mut SecretRecord, label: &str) {
     }
 }
 
+/// Attaches `label` to `v` after the labels it already has (a version's labels are kept in the
+/// order they were attached, as moto answers them; AWS's order is not recorded).
 fn add_label(v: &mut VersionMeta, label: &str) {
-    if let Err(at) = v.labels.binary_search_by(|l| l.as_str().cmp(label)) {
-        v.labels.insert(at, label.to_owned());
+    if !v.has_label(label) {
+        v.labels.push(label.to_owned());
     }
 }
 
@@ -57,24 +59,25 @@ fn check_label_count(rec: &SecretRecord) -> Result<()> {
     Ok(())
 }
 
-/// Gives `rec` a valued version `id` carrying `labels` (rules WRITE-4 to WRITE-8).
+/// Gives `rec` a valued version `id` carrying `labels`, in that order and without duplicates
+/// (rules WRITE-4 to WRITE-8).
 ///
 /// `id` may name a value-less placeholder, which is filled and keeps its labels (IDEM-6). The caller
 /// has already ruled out every other existing id.
 pub(crate) fn add_version(
     rec: &mut SecretRecord,
     id: &str,
-    labels: &BTreeSet<String>,
+    labels: &[String],
     now_ms: u64,
 ) -> Result<()> {
-    let mut labels = labels.clone();
+    let mut labels = labels.to_vec();
     let previous_current = rec
         .holder_of(CURRENT)
         .filter(|v| v.has_value)
         .map(|v| v.id.clone());
-    // WRITE-7: the first valued version always becomes AWSCURRENT.
-    if previous_current.is_none() {
-        labels.insert(CURRENT.to_owned());
+    // WRITE-7: the first valued version always becomes AWSCURRENT (attached last).
+    if previous_current.is_none() && !labels.iter().any(|l| l == CURRENT) {
+        labels.push(CURRENT.to_owned());
     }
     // WRITE-4: each label moves off whichever version held it.
     for l in &labels {
@@ -92,7 +95,7 @@ pub(crate) fn add_version(
             rec.next_seq += 1;
             rec.versions.push(VersionMeta {
                 id: id.to_owned(),
-                labels: labels.iter().cloned().collect(),
+                labels: labels.clone(),
                 created_ms: now_ms,
                 seq,
                 has_value: true,
@@ -101,7 +104,7 @@ pub(crate) fn add_version(
         }
     }
     // WRITE-5 / WRITE-8: the demoted AWSCURRENT version becomes AWSPREVIOUS and loses AWSPENDING.
-    if labels.contains(CURRENT)
+    if labels.iter().any(|l| l == CURRENT)
         && let Some(p) = previous_current.filter(|p| p != id)
     {
         remove_label(rec, PREVIOUS);
@@ -255,7 +258,7 @@ mod tests {
         }
     }
 
-    fn set(labels: &[&str]) -> BTreeSet<String> {
+    fn set(labels: &[&str]) -> Vec<String> {
         labels.iter().map(|s| (*s).to_owned()).collect()
     }
 
@@ -267,7 +270,8 @@ mod tests {
     fn first_version_is_current_even_without_asking() {
         let mut r = rec();
         add_version(&mut r, "v1", &set(&["custom"]), 1).unwrap();
-        assert_eq!(labels(&r, "v1"), ["AWSCURRENT", "custom"]);
+        // Attached after the labels asked for, as moto answers.
+        assert_eq!(labels(&r, "v1"), ["custom", "AWSCURRENT"]);
     }
 
     #[test]
@@ -289,7 +293,8 @@ mod tests {
         add_version(&mut r, "v2", &set(&["one", "two", "three"]), 2).unwrap();
         add_version(&mut r, "v3", &set(&["one", "two", "four"]), 3).unwrap();
         assert_eq!(labels(&r, "v2"), ["three"]);
-        assert_eq!(labels(&r, "v3"), ["four", "one", "two"]);
+        // In the order given (the recording sorts its lists).
+        assert_eq!(labels(&r, "v3"), ["one", "two", "four"]);
         assert_eq!(labels(&r, "v1"), [CURRENT]);
     }
 
@@ -300,7 +305,11 @@ mod tests {
         add_version(&mut r, "v1", &set(&[CURRENT]), 1).unwrap();
         add_version(&mut r, "v2", &set(&[PENDING]), 2).unwrap();
         move_label(&mut r, CURRENT, Some("v2"), Some("v1")).unwrap();
-        assert_eq!(labels(&r, "v2"), [CURRENT, PENDING]);
+        assert_eq!(
+            labels(&r, "v2"),
+            [PENDING, CURRENT],
+            "in the order attached"
+        );
         assert_eq!(labels(&r, "v1"), [PREVIOUS]);
         add_version(&mut r, "v3", &set(&[CURRENT]), 3).unwrap();
         assert_eq!(labels(&r, "v3"), [CURRENT]);

@@ -571,3 +571,77 @@ fn a_put_advances_last_changed_date() {
         "a version's CreatedDate is its own"
     );
 }
+
+/// AWS's order of `VersionStages` is not recorded (its recordings sort them), so Strongroom
+/// follows moto, which users' test suites were written against: a version's labels in the order
+/// they were attached, a label given twice once, and the `AWSCURRENT` a first value gets for
+/// free after the labels asked for. `DescribeSecret` and `ListSecretVersionIds` show the same
+/// order, after a reopen too.
+#[test]
+fn version_stages_keep_the_order_they_were_attached_in() {
+    let mut t = TestStore::new();
+    let s = t.s();
+    let in_order = |stages: &[StagingLabel]| -> Vec<String> {
+        stages.iter().map(|l| l.as_str().to_owned()).collect()
+    };
+    s.create_secret(CreateSecretInput::new(name("o"))).unwrap();
+    let first = s
+        .put_secret_value(
+            PutSecretValueInput::new(id("o"), text("one"))
+                .client_request_token(token("v1"))
+                .version_stages([label("AWSPENDING")]),
+        )
+        .unwrap();
+    assert_eq!(
+        in_order(&first.version_stages),
+        ["AWSPENDING", "AWSCURRENT"]
+    );
+    let second = s
+        .put_secret_value(
+            PutSecretValueInput::new(id("o"), text("two"))
+                .client_request_token(token("v2"))
+                .version_stages(["SAMPLESTAGE1", "SAMPLESTAGE0", "SAMPLESTAGE1"].map(label)),
+        )
+        .unwrap();
+    assert_eq!(
+        in_order(&second.version_stages),
+        ["SAMPLESTAGE1", "SAMPLESTAGE0"]
+    );
+    // Moving AWSCURRENT to v2 appends it, and AWSPREVIOUS after v1's remaining label.
+    s.update_secret_version_stage(
+        UpdateSecretVersionStageInput::new(id("o"), label("AWSCURRENT"))
+            .move_to(token("v2"))
+            .remove_from(token("v1")),
+    )
+    .unwrap();
+    let expected = [
+        (token("v1"), vec!["AWSPENDING", "AWSPREVIOUS"]),
+        (
+            token("v2"),
+            vec!["SAMPLESTAGE1", "SAMPLESTAGE0", "AWSCURRENT"],
+        ),
+    ];
+    let check = |s: &Session| {
+        let described = s
+            .describe_secret(&id("o"))
+            .unwrap()
+            .version_ids_to_stages
+            .unwrap();
+        for (v, labels) in &expected {
+            assert_eq!(&in_order(&described[v]), labels);
+        }
+        let listed = list_versions(s, "o", false);
+        assert_eq!(listed.len(), 2);
+        for entry in &listed {
+            let (_, labels) = expected
+                .iter()
+                .find(|(v, _)| *v == entry.version_id)
+                .unwrap();
+            assert_eq!(&in_order(entry.version_stages.as_ref().unwrap()), labels);
+        }
+    };
+    check(&s);
+    drop(s);
+    t.reopen();
+    check(&t.s());
+}

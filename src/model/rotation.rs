@@ -32,6 +32,23 @@ impl RotationRules {
         schedule_expression: Option<&str>,
         duration: Option<&str>,
     ) -> Result<Self> {
+        let rules = Self::stored(automatically_after_days, schedule_expression, duration)?;
+        if let (Some(w), Some(d), Schedule::Expression(e)) =
+            (rules.window, duration, &rules.schedule)
+        {
+            check_window(e, w, d)?;
+        }
+        Ok(rules)
+    }
+
+    /// Rules as a secret's record keeps them: validated as [`RotationRules::new`] validates
+    /// them, but for the fit of the window to the schedule, which stores written before that
+    /// check existed may lack (their schedule is kept rather than dropped).
+    pub(crate) fn stored(
+        automatically_after_days: Option<i64>,
+        schedule_expression: Option<&str>,
+        duration: Option<&str>,
+    ) -> Result<Self> {
         let schedule = match (automatically_after_days, schedule_expression) {
             (Some(_), Some(_)) => {
                 return Err(Error::invalid_parameter(
@@ -68,6 +85,32 @@ impl RotationRules {
         }
     }
 
+    /// `AutomaticallyAfterDays` as `DescribeSecret` and `ListSecrets` show it: "calculated from
+    /// the rotation schedule after every successful rotation" (AWS's documentation). As given, or
+    /// from a `rate(N days)` schedule; for a `cron(...)` schedule, once the secret was rotated,
+    /// the days from that rotation (`last`) to the next one the schedule names (`next`), to the
+    /// nearest whole day (`cron(0 16 1,15 * ? *)` rotated on the 1st: 14). `None` for schedules
+    /// in hours, and for a cron schedule never rotated yet.
+    pub fn days_between_rotations(
+        &self,
+        last: Option<SystemTime>,
+        next: Option<SystemTime>,
+    ) -> Option<u32> {
+        if let Some(days) = self.automatically_after_days() {
+            return Some(days);
+        }
+        let Schedule::Expression(ScheduleExpression {
+            kind: Kind::Cron(_),
+            ..
+        }) = &self.schedule
+        else {
+            return None;
+        };
+        let gap = to_ms(next?).checked_sub(to_ms(last?))?;
+        let days = (gap + DAY_MS / 2) / DAY_MS;
+        u32::try_from(days).ok().filter(|d| (1..=1000).contains(d))
+    }
+
     /// The schedule expression, if the rules have one.
     pub fn schedule_expression(&self) -> Option<&ScheduleExpression> {
         match &self.schedule {
@@ -91,6 +134,41 @@ impl RotationRules {
             Schedule::Expression(e) => e.next_after_ms(last_ms)?,
         };
         UNIX_EPOCH.checked_add(Duration::from_millis(next))
+    }
+}
+
+/// AWS's rule for the window (`RotationRulesType.Duration`): it "must not extend into the next
+/// rotation window or the next UTC day". Checkable where the schedule fixes when windows open:
+/// a `cron(...)` schedule opens one at each hour it names, so a window must close by the next of
+/// those hours and by midnight UTC; a `rate(N hours)` one every N hours, so a window must close
+/// within N hours. (A schedule in days is not checked further: any window of 1h to 24h.)
+fn check_window(e: &ScheduleExpression, window: Duration, given: &str) -> Result<()> {
+    let hours = window.as_secs() / 3600;
+    let refuse = |why: &str| {
+        Err(Error::invalid_parameter(format!(
+            "The rotation window duration '{}' is not valid for the schedule '{}': {why}",
+            crate::model::shown(given),
+            crate::model::shown(e.as_str())
+        )))
+    };
+    match &e.kind {
+        Kind::Rate { every_ms } if every_ms % DAY_MS != 0 && hours * HOUR_MS > *every_ms => {
+            refuse("the window must close before the next rotation window opens.")
+        }
+        Kind::Cron(cron) => {
+            let starts: Vec<u64> = cron.hours.iter().map(|h| u64::from(*h)).collect();
+            if starts.windows(2).any(|pair| match pair {
+                [a, b] => a + hours > *b,
+                _ => false,
+            }) {
+                return refuse("the window must close before the next rotation window opens.");
+            }
+            if starts.last().is_some_and(|last| last + hours > 24) {
+                return refuse("the window must close by the end of the UTC day.");
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -323,6 +401,54 @@ mod tests {
     }
 
     #[test]
+    fn a_window_that_fits_its_schedule_is_accepted() {
+        for (expr, duration) in [
+            ("rate(4 hours)", "4h"),
+            ("rate(10 days)", "24h"),
+            ("cron(0 4,12 * * ? *)", "8h"),
+            ("cron(0 20 * * ? *)", "4h"),
+            ("cron(0 0 1,15 * ? *)", "24h"),
+        ] {
+            let r = RotationRules::new(None, Some(expr), Some(duration)).unwrap();
+            assert_eq!(
+                r.duration().map(|d| d.as_secs() / 3600),
+                duration.trim_end_matches('h').parse().ok(),
+                "{expr} {duration}"
+            );
+        }
+        RotationRules::new(Some(3), None, Some("24h")).unwrap();
+    }
+
+    #[test]
+    fn days_between_rotations_as_describe_shows_them() {
+        let given = RotationRules::new(Some(30), None, None).unwrap();
+        assert_eq!(given.days_between_rotations(None, None), Some(30));
+        let daily = RotationRules::new(None, Some("rate(10 days)"), None).unwrap();
+        assert_eq!(daily.days_between_rotations(None, None), Some(10));
+        let hourly = RotationRules::new(None, Some("rate(6 hours)"), None).unwrap();
+        let (last, next) = (at(THU_2026_11_26), at(THU_2026_11_26 + 6 * HOUR_MS));
+        assert_eq!(hourly.days_between_rotations(Some(last), Some(next)), None);
+        // AWS's own example: the 1st and the 15th at 16:00, rotated on the 1st a few minutes
+        // after 16:00, next on the 15th: 14 days.
+        let cron = RotationRules::new(None, Some("cron(0 16 1,15 * ? *)"), Some("2h")).unwrap();
+        let dec_1 = THU_2026_11_26 + 5 * DAY_MS + 16 * HOUR_MS + 7 * 60_000;
+        let next = cron.next_rotation_after(at(dec_1)).unwrap();
+        assert_eq!(to_ms(next), THU_2026_11_26 + 19 * DAY_MS + 16 * HOUR_MS);
+        assert_eq!(
+            cron.days_between_rotations(Some(at(dec_1)), Some(next)),
+            Some(14)
+        );
+        // Never rotated: nothing to calculate from.
+        assert_eq!(cron.days_between_rotations(None, Some(next)), None);
+        let every_six = RotationRules::new(None, Some("cron(0 */6 * * ? *)"), None).unwrap();
+        let six_hours_on = at(THU_2026_11_26 + 6 * HOUR_MS);
+        assert_eq!(
+            every_six.days_between_rotations(Some(at(THU_2026_11_26)), Some(six_hours_on)),
+            None
+        );
+    }
+
+    #[test]
     fn invalid_rules_are_refused_clearly() {
         for (days, expr, duration, contains) in [
             (Some(1), Some("rate(1 days)"), None, "both"),
@@ -365,6 +491,24 @@ mod tests {
             (None, Some("rate(1 day);"), None, "regular expression"),
             (Some(1), None, Some("25h"), "1h to 24h"),
             (Some(1), None, Some("2d"), "1h to 24h"),
+            (
+                None,
+                Some("rate(4 hours)"),
+                Some("5h"),
+                "before the next rotation window opens",
+            ),
+            (
+                None,
+                Some("cron(0 4,12 * * ? *)"),
+                Some("9h"),
+                "before the next rotation window opens",
+            ),
+            (
+                None,
+                Some("cron(0 20 * * ? *)"),
+                Some("5h"),
+                "by the end of the UTC day",
+            ),
         ] {
             let err = RotationRules::new(days, expr, duration).unwrap_err();
             assert!(err.to_string().contains(contains), "{expr:?}: {err}");

@@ -53,7 +53,7 @@ pub(crate) struct Deletion {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct VersionMeta {
     pub(crate) id: String,
-    /// Sorted, without duplicates.
+    /// In the order they were attached, without duplicates.
     pub(crate) labels: Vec<String>,
     pub(crate) created_ms: u64,
     /// Creation order within the secret.

@@ -1,6 +1,5 @@
 //! RotateSecret and CancelRotateSecret (ROT rules), and the store's side of the rotation driver.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -220,12 +219,7 @@ impl Session {
             };
             let value = self.open_value(&rec, &cur)?;
             let vr = self.seal_value(&rec.arn, token.as_str(), &value)?;
-            versions::add_version(
-                &mut rec,
-                token.as_str(),
-                &BTreeSet::from([PENDING.to_owned()]),
-                now,
-            )?;
+            versions::add_version(&mut rec, token.as_str(), &[PENDING.to_owned()], now)?;
             bind_value(&mut rec, token.as_str(), &vr);
             change_values.push((token.as_str().to_owned(), vr));
         }

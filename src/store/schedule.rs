@@ -20,7 +20,7 @@ pub(crate) fn rules_to_stored(rules: &RotationRules) -> StoredRules {
 
 /// The rules stored by [`rules_to_stored`]; `None` only for a record that was tampered with.
 pub(crate) fn rules_of(stored: &StoredRules) -> Option<RotationRules> {
-    RotationRules::new(
+    RotationRules::stored(
         stored.after_days.map(i64::from),
         stored.schedule.as_deref(),
         stored.duration.as_deref(),

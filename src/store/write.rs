@@ -1,8 +1,6 @@
 //! Writes that create versions or move labels: CreateSecret, PutSecretValue, UpdateSecret,
 //! UpdateSecretVersionStage.
 
-use std::collections::BTreeSet;
-
 use super::Session;
 use super::record::{
     arn_of, bind_value, check_new_tags, drop_versions, labels_of, name_of, purge_values,
@@ -16,9 +14,11 @@ use crate::model::{Arn, SecretValue, StagingLabel, VersionId};
 use crate::storage::{self, Commit, Keyspace, SecretKey, SecretRecord};
 use crate::versions::{self, CURRENT};
 
-fn stage_set(stages: Option<&Vec<StagingLabel>>) -> Result<BTreeSet<String>> {
+/// The labels a write attaches: as given, in that order, a repeated one once (`AWSCURRENT` by
+/// default).
+fn stage_set(stages: Option<&Vec<StagingLabel>>) -> Result<Vec<String>> {
     let Some(stages) = stages else {
-        return Ok(BTreeSet::from([CURRENT.to_owned()]));
+        return Ok(vec![CURRENT.to_owned()]);
     };
     if stages.is_empty() {
         return Err(Error::min_len("[]", Field::VersionStages, 1));
@@ -30,7 +30,13 @@ fn stage_set(stages: Option<&Vec<StagingLabel>>) -> Result<BTreeSet<String>> {
             versions::MAX_LABELS,
         ));
     }
-    Ok(stages.iter().map(|s| s.as_str().to_owned()).collect())
+    let mut out: Vec<String> = Vec::with_capacity(stages.len());
+    for s in stages {
+        if !out.iter().any(|o| o == s.as_str()) {
+            out.push(s.as_str().to_owned());
+        }
+    }
+    Ok(out)
 }
 
 fn already_in_use(token: &VersionId, arn: &str) -> Error {
@@ -114,12 +120,7 @@ impl Session {
         };
         let version_id = match &input.value {
             Some(value) => {
-                versions::add_version(
-                    &mut rec,
-                    token.as_str(),
-                    &BTreeSet::from([CURRENT.to_owned()]),
-                    now,
-                )?;
+                versions::add_version(&mut rec, token.as_str(), &[CURRENT.to_owned()], now)?;
                 let vr = self.seal_value(&rec.arn, token.as_str(), value)?;
                 bind_value(&mut rec, token.as_str(), &vr);
                 change.prepare.put(
@@ -193,13 +194,7 @@ impl Session {
                     record_only(key, &rec)?
                 } else {
                     version_id = Some(token.clone());
-                    self.plan_new_version(
-                        &key,
-                        &mut rec,
-                        &token,
-                        &BTreeSet::from([CURRENT.to_owned()]),
-                        value,
-                    )?
+                    self.plan_new_version(&key, &mut rec, &token, &[CURRENT.to_owned()], value)?
                 }
             }
             None => record_only(key, &rec)?,
@@ -237,7 +232,7 @@ impl Session {
         key: &[u8],
         rec: &mut SecretRecord,
         token: &VersionId,
-        stages: &BTreeSet<String>,
+        stages: &[String],
         value: &SecretValue,
     ) -> Result<Commit> {
         let now = self.now_ms();
@@ -245,7 +240,7 @@ impl Session {
         let removed = versions::collect_deprecated(rec, now, self.limits())?;
         rec.last_changed_ms = now;
         // ROT-8: a new AWSCURRENT value counts as a rotation for `AutomaticallyAfterDays`.
-        if stages.contains(CURRENT)
+        if stages.iter().any(|s| s == CURRENT)
             && let Some(cfg) = rec.rotation.as_mut()
             && cfg.enabled
             && cfg.rules.as_ref().is_some_and(|r| r.after_days.is_some())

@@ -54,7 +54,7 @@ pub(super) struct DescribeResponse<'a> {
 type VersionMap<'a> = BTreeMap<&'a str, Vec<&'a str>>;
 
 /// `RotationRules` as Describe and List show them: `AutomaticallyAfterDays` is also derived
-/// from a `rate(N days)` schedule (ROT-3).
+/// from the schedule (ROT-3, [`RotationRules::days_between_rotations`]).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct RulesOut<'a> {
@@ -67,9 +67,10 @@ struct RulesOut<'a> {
 }
 
 impl<'a> RulesOut<'a> {
-    fn new(rules: &'a RotationRules) -> Self {
+    fn new(d: &'a SecretDescription, rules: &'a RotationRules) -> Self {
         Self {
-            automatically_after_days: rules.automatically_after_days(),
+            automatically_after_days: rules
+                .days_between_rotations(d.last_rotated_date, d.next_rotation_date),
             schedule_expression: rules.schedule_expression().map(|e| e.as_str()),
             duration: rules.duration().map(|d| format!("{}h", d.as_secs() / 3600)),
         }
@@ -85,7 +86,7 @@ impl<'a> DescribeResponse<'a> {
             kms_key_id: d.kms_key_id.as_deref(),
             rotation_enabled: d.rotation_enabled,
             rotation_lambda_arn: d.rotation_lambda_arn.as_deref(),
-            rotation_rules: d.rotation_rules.as_ref().map(RulesOut::new),
+            rotation_rules: d.rotation_rules.as_ref().map(|r| RulesOut::new(d, r)),
             last_rotated_date: d.last_rotated_date.map(epoch),
             next_rotation_date: d.next_rotation_date.map(epoch),
             last_changed_date: Some(epoch(d.last_changed_date)),
