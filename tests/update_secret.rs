@@ -178,6 +178,46 @@ fn kms_key_id_is_stored_echoed_and_reset_by_an_empty_id() {
         .update_secret(UpdateSecretInput::new(id("k")).kms_key_id(KmsKeyId::new("").unwrap()))
         .unwrap();
     assert_eq!(t.s().describe_secret(&id("k")).unwrap().kms_key_id, None);
+    // The AWS managed key, by alias or by the alias's ARN, is the default key: DescribeSecret
+    // leaves it out (B7), after a custom key too.
+    for managed in [
+        "alias/aws/secretsmanager",
+        "arn:aws:kms:us-east-1:111111111111:alias/aws/secretsmanager",
+    ] {
+        t.s()
+            .update_secret(
+                UpdateSecretInput::new(id("k")).kms_key_id(KmsKeyId::new("alias/custom").unwrap()),
+            )
+            .unwrap();
+        t.s()
+            .update_secret(
+                UpdateSecretInput::new(id("k")).kms_key_id(KmsKeyId::new(managed).unwrap()),
+            )
+            .unwrap();
+        assert_eq!(t.s().describe_secret(&id("k")).unwrap().kms_key_id, None);
+    }
+    let managed = CreateSecretInput::new(name("m"))
+        .value(text("v"))
+        .kms_key_id(KmsKeyId::new("alias/aws/secretsmanager").unwrap());
+    t.s().create_secret(managed).unwrap();
+    assert_eq!(t.s().describe_secret(&id("m")).unwrap().kms_key_id, None);
+    // A customer key whose alias merely ends the same way is kept.
+    for kept in [
+        "alias/my/alias/aws/secretsmanager",
+        "xalias/aws/secretsmanager",
+    ] {
+        t.s()
+            .update_secret(UpdateSecretInput::new(id("k")).kms_key_id(KmsKeyId::new(kept).unwrap()))
+            .unwrap();
+        assert_eq!(
+            t.s()
+                .describe_secret(&id("k"))
+                .unwrap()
+                .kms_key_id
+                .as_deref(),
+            Some(kept)
+        );
+    }
     // Too long an id never reaches the store.
     assert_eq!(kind(KmsKeyId::new("k".repeat(2049))), ErrorKind::Validation);
     assert!(KmsKeyId::new("k".repeat(2048)).is_ok());

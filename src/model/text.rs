@@ -48,6 +48,24 @@ impl KmsKeyId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether this names the AWS managed key of Secrets Manager (`alias/aws/secretsmanager`,
+    /// or that alias's ARN): the key used when none is given, which `DescribeSecret` and
+    /// `ListSecrets` leave out (B7: "If the secret is encrypted with the Amazon Web Services
+    /// managed key aws/secretsmanager, this field is omitted").
+    pub fn is_aws_managed(&self) -> bool {
+        const ALIAS: &str = "alias/aws/secretsmanager";
+        self.0 == ALIAS
+            || self
+                .0
+                .strip_suffix(ALIAS)
+                .is_some_and(|arn| arn.starts_with("arn:") && arn.ends_with(':'))
+    }
+
+    /// What a secret's record keeps: nothing for an empty id or the AWS managed key.
+    pub(crate) fn stored(&self) -> Option<String> {
+        (!self.0.is_empty() && !self.is_aws_managed()).then(|| self.0.clone())
+    }
 }
 
 /// A tag key: 1..=128 characters of letters, digits, spaces and `_.:/=+-@`; the `aws:` prefix is reserved.

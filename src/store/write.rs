@@ -10,7 +10,7 @@ use super::schedule::next_after;
 use super::types::*;
 use crate::error::{Error, Result};
 use crate::field::Field;
-use crate::model::{Arn, SecretValue, StagingLabel, VersionId};
+use crate::model::{Arn, KmsKeyId, SecretValue, StagingLabel, VersionId};
 use crate::storage::{self, Commit, Keyspace, SecretKey, SecretRecord};
 use crate::versions::{self, CURRENT};
 
@@ -100,10 +100,7 @@ impl Session {
                 .description
                 .map(|d| d.as_str().to_owned())
                 .filter(|d| !d.is_empty()),
-            kms_key_id: input
-                .kms_key_id
-                .map(|k| k.as_str().to_owned())
-                .filter(|k| !k.is_empty()),
+            kms_key_id: input.kms_key_id.as_ref().and_then(KmsKeyId::stored),
             tags: (!input.tags.is_empty()).then(|| {
                 input
                     .tags
@@ -183,7 +180,7 @@ impl Session {
             rec.description = Some(d.as_str().to_owned()).filter(|d| !d.is_empty());
         }
         if let Some(k) = &input.kms_key_id {
-            rec.kms_key_id = Some(k.as_str().to_owned()).filter(|k| !k.is_empty());
+            rec.kms_key_id = k.stored();
         }
         rec.last_changed_ms = now;
         let mut version_id = None;
