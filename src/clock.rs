@@ -24,6 +24,16 @@ impl Clock for SystemClock {
     }
 }
 
+/// The monotonic clock, for deadlines of waits (how long a caller may block), never for the
+/// store's notion of time, which comes from its [`Clock`].
+#[expect(
+    clippy::disallowed_methods,
+    reason = "deadlines of blocking waits are real time, whatever the store's clock says"
+)]
+pub(crate) fn monotonic_now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
 /// A clock that only moves when told to. For tests.
 #[cfg(any(test, feature = "test-util"))]
 #[derive(Debug)]

@@ -163,6 +163,20 @@ pub enum Error {
         /// The provider's current key id.
         current: KeyId,
     },
+    /// The audit log could not take an operation's entry within its deadline, or cannot be
+    /// written at all (a full disk, a failing device): the operation answers nothing (fail
+    /// closed). The message says why, never a value.
+    #[error("the audit log cannot be written: {0}")]
+    AuditUnavailable(String),
+    /// The audit log does not verify: an entry was edited, inserted, removed or reordered, or
+    /// its tail was cut off. The message names the first sequence number that does not verify.
+    #[error("the audit log does not verify at entry {seq}: {reason}")]
+    AuditTampered {
+        /// The first entry that does not verify (the first missing one for a cut tail).
+        seq: u64,
+        /// What is wrong there.
+        reason: String,
+    },
     /// An earlier commit failed to become durable; the store refuses writes until it is reopened.
     #[error("the store refuses writes after a failed commit; reopen it")]
     Poisoned,
@@ -190,6 +204,8 @@ impl Error {
             | Self::Storage(_)
             | Self::Corrupt(_)
             | Self::Integrity(_)
+            | Self::AuditUnavailable(_)
+            | Self::AuditTampered { .. }
             | Self::Poisoned
             | Self::UnknownMasterKey { .. } => ErrorKind::InternalServiceError,
             Self::Shared(e) => e.kind(),

@@ -29,6 +29,7 @@
 
 #![forbid(unsafe_code)]
 
+mod audit;
 mod cache;
 mod clock;
 mod crypto;
@@ -42,6 +43,7 @@ mod storage;
 mod store;
 mod versions;
 
+pub use audit::{AuditEntry, AuditMode, AuditQuery, AuditSettings, AuditVerification};
 pub use cache::{
     Attempt, CacheStats, CachedSecret, CredentialError, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL,
     SecretCache, SecretCacheBuilder, SecretSource, VersionSelector,
@@ -55,9 +57,9 @@ pub use crypto::{InsecureTestKeyProvider, conformance};
 pub use error::{Error, ErrorKind, Result, Violation};
 pub use field::Field;
 pub use model::{
-    AccountId, Arn, Description, KmsKeyId, Principal, Region, RequestContext, RequestId,
-    RotationRules, ScheduleExpression, SecretId, SecretName, SecretValue, StagingLabel, Tag,
-    TagKey, VersionId,
+    AccountId, Arn, CallerInfo, Description, KmsKeyId, Principal, Region, RequestContext,
+    RequestId, RotationRules, ScheduleExpression, SecretId, SecretName, SecretValue, StagingLabel,
+    Tag, TagKey, VersionId,
 };
 pub use password::get_random_password;
 pub use rotation::CopyCurrentValueRotator;
@@ -68,15 +70,15 @@ pub use storage::{
     WriteOp,
 };
 pub use store::{
-    ApiErrorEntry, BatchGetSecretValueInput, BatchGetSecretValueOutput, CreateSecretInput,
-    CreateSecretOutput, DeleteSecretInput, DeleteSecretOutput, DriveOutcome, DueReport, Filter,
-    FilterKey, GetRandomPasswordInput, GetSecretValueInput, GetSecretValueOutput,
-    ListSecretVersionIdsInput, ListSecretVersionIdsOutput, ListSecretsInput, ListSecretsOutput,
-    PutSecretValueInput, PutSecretValueOutput, RetryPolicy, RotateSecretInput, RotateSecretOutput,
-    RotationStatus, RotationStep, Rotator, SecretDescription, SecretRef, SecretStore, Session,
-    SortBy, SortOrder, StepError, StepInterrupted, StepRotator, StoreBuilder, UpdateSecretInput,
-    UpdateSecretOutput, UpdateSecretVersionStageInput, VersionEntry, check_max_results,
-    finish_secret,
+    ApiErrorEntry, AuditEntries, BatchGetSecretValueInput, BatchGetSecretValueOutput,
+    CreateSecretInput, CreateSecretOutput, DeleteSecretInput, DeleteSecretOutput, DriveOutcome,
+    DueReport, Filter, FilterKey, GetRandomPasswordInput, GetSecretValueInput,
+    GetSecretValueOutput, ListSecretVersionIdsInput, ListSecretVersionIdsOutput, ListSecretsInput,
+    ListSecretsOutput, PutSecretValueInput, PutSecretValueOutput, RetryPolicy, RotateSecretInput,
+    RotateSecretOutput, RotationStatus, RotationStep, Rotator, SecretDescription, SecretRef,
+    SecretStore, Session, SortBy, SortOrder, StepError, StepInterrupted, StepRotator, StoreBuilder,
+    UpdateSecretInput, UpdateSecretOutput, UpdateSecretVersionStageInput, VersionEntry,
+    check_max_results, finish_secret,
 };
 
 /// The largest secret value, in bytes.

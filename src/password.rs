@@ -83,7 +83,9 @@ pub fn get_random_password(input: &GetRandomPasswordInput) -> Result<SecretValue
 impl Session {
     /// Generates a random password (PASS rules). No secret is read or written.
     pub fn get_random_password(&self, input: &GetRandomPasswordInput) -> Result<SecretValue> {
-        get_random_password(input)
+        self.audited("GetRandomPassword", None, move || {
+            get_random_password(input)
+        })
     }
 }
 

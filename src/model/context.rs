@@ -28,6 +28,15 @@ impl Principal {
         Self(Self::SYSTEM_NAME.to_owned())
     }
 
+    /// The name of [`Principal::maintenance`].
+    pub const MAINTENANCE_NAME: &'static str = "strongroom:maintenance";
+
+    /// The store's own upkeep (purging secrets whose recovery window ended), as audit entries
+    /// name it.
+    pub fn maintenance() -> Self {
+        Self(Self::MAINTENANCE_NAME.to_owned())
+    }
+
     /// The principal's name.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -73,12 +82,57 @@ impl fmt::Display for RequestId {
     }
 }
 
-/// On whose behalf, under which request id, and in which region an operation runs.
+/// What a server could tell of a caller, for the audit log: the access key id a request was
+/// signed with, the address it came from, its `User-Agent`. All optional; an embedder leaves
+/// them out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallerInfo {
+    /// The access key id of the request's signature.
+    pub access_key_id: Option<String>,
+    /// The caller's network address.
+    pub source_ip: Option<String>,
+    /// The caller's `User-Agent`.
+    pub user_agent: Option<String>,
+}
+
+impl CallerInfo {
+    /// Nothing known of the caller.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The access key id the request was signed with.
+    #[must_use]
+    pub fn access_key_id(mut self, id: impl Into<String>) -> Self {
+        self.access_key_id = Some(id.into());
+        self
+    }
+
+    /// The caller's address.
+    #[must_use]
+    pub fn source_ip(mut self, ip: impl Into<String>) -> Self {
+        self.source_ip = Some(ip.into());
+        self
+    }
+
+    /// The caller's `User-Agent`.
+    #[must_use]
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = Some(agent.into());
+        self
+    }
+}
+
+/// On whose behalf, under which request id, and in which region an operation runs; and, for
+/// the audit log, what is known of the caller and which service acted for the principal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestContext {
     principal: Principal,
     request_id: RequestId,
     region: Option<Region>,
+    caller: CallerInfo,
+    invoked_by: Option<String>,
 }
 
 impl RequestContext {
@@ -88,6 +142,8 @@ impl RequestContext {
             principal,
             request_id: RequestId::random(),
             region: None,
+            caller: CallerInfo::default(),
+            invoked_by: None,
         }
     }
 
@@ -108,6 +164,31 @@ impl RequestContext {
     pub fn with_region(mut self, region: Region) -> Self {
         self.region = Some(region);
         self
+    }
+
+    /// What is known of the caller (for the audit log).
+    #[must_use]
+    pub fn with_caller(mut self, caller: CallerInfo) -> Self {
+        self.caller = caller;
+        self
+    }
+
+    /// The service acting for the principal (as CloudTrail's `invokedBy`): a rotation driver,
+    /// a maintenance task.
+    #[must_use]
+    pub fn invoked_by(mut self, service: impl Into<String>) -> Self {
+        self.invoked_by = Some(service.into());
+        self
+    }
+
+    /// What is known of the caller.
+    pub fn caller(&self) -> &CallerInfo {
+        &self.caller
+    }
+
+    /// The service acting for the principal, if any.
+    pub fn invoker(&self) -> Option<&str> {
+        self.invoked_by.as_deref()
     }
 
     /// The principal.

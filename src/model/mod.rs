@@ -8,7 +8,7 @@ mod text;
 mod value;
 mod version;
 
-pub use context::{Principal, RequestContext, RequestId};
+pub use context::{CallerInfo, Principal, RequestContext, RequestId};
 pub use name::{AccountId, Arn, Region, SecretId, SecretName};
 pub use rotation::{RotationRules, ScheduleExpression};
 pub use text::{Description, KmsKeyId, Tag, TagKey};

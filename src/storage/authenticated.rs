@@ -16,15 +16,21 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::{Commit, Entry, Keyspace, StorageBackend, StorageError, WriteBatch, WriteOp};
+use super::{
+    AuditMark, Commit, Entry, Keyspace, StorageBackend, StorageError, WriteBatch, WriteOp,
+};
 
 /// The first byte of every authenticated record (store format 3). Bare records number their
 /// formats from 1 up; this byte stays out of their way, so the two are never confused.
 pub(crate) const FORMAT_AUTHENTICATED: u8 = 0xA1;
 /// The flag byte of a record that carries its commit's stamp.
 const STAMPED: u8 = 1;
+/// The flag byte of a record that carries its commit's stamp with the audit chain's position.
+const STAMPED_AUDITED: u8 = 3;
 const TAG_LEN: usize = 32;
 const STAMP_LEN: usize = 8 + 32;
+/// A stamp with the audit chain's position after it: its sequence number and hash.
+const AUDITED_STAMP_LEN: usize = STAMP_LEN + 8 + 32;
 /// The `Meta` key of the record that carries the stamp of a commit that writes no other
 /// metadata record (one that only removes secrets). It is itself outside the digest.
 pub(crate) const STAMP_KEY: &[u8] = b"stamp";
@@ -63,11 +69,13 @@ impl fmt::Debug for IntegrityKey {
 }
 
 /// Where the store's metadata stands: the number of the last commit that changed it, and the
-/// sum (mod 2^256) of a keyed hash of every metadata record.
+/// sum (mod 2^256) of a keyed hash of every metadata record; and where the audit chain stood
+/// after the last audited change (every later stamp carries it forward).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Stamp {
     pub(crate) generation: u64,
     sum: [u64; 4],
+    pub(crate) audit: Option<AuditMark>,
 }
 
 impl Stamp {
@@ -91,22 +99,27 @@ impl Stamp {
         }
     }
 
-    fn to_bytes(self) -> [u8; STAMP_LEN] {
-        let mut out = [0u8; STAMP_LEN];
-        let mut parts = [self.generation]
-            .into_iter()
-            .chain(self.sum)
-            .map(u64::to_le_bytes);
-        for chunk in out.chunks_exact_mut(8) {
-            if let Some(p) = parts.next() {
-                chunk.copy_from_slice(&p);
+    /// The flag byte of a record carrying this stamp, and its bytes: generation and sum as
+    /// `u64le` words, then, if the audit chain has a position, its sequence number (`u64le`)
+    /// and hash.
+    fn to_bytes(self) -> (u8, Vec<u8>) {
+        let mut out = Vec::with_capacity(AUDITED_STAMP_LEN);
+        for w in [self.generation].into_iter().chain(self.sum) {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        match self.audit {
+            None => (STAMPED, out),
+            Some(m) => {
+                out.extend_from_slice(&m.seq.to_le_bytes());
+                out.extend_from_slice(&m.hash);
+                (STAMPED_AUDITED, out)
             }
         }
-        out
     }
 
     fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        let mut words = bytes.chunks_exact(8).map(|c| {
+        let (head, audit) = bytes.split_at_checked(STAMP_LEN)?;
+        let mut words = head.chunks_exact(8).map(|c| {
             let mut w = [0u8; 8];
             w.copy_from_slice(c);
             u64::from_le_bytes(w)
@@ -116,7 +129,22 @@ impl Stamp {
         for s in &mut sum {
             *s = words.next()?;
         }
-        Some(Self { generation, sum })
+        let audit = match audit.len() {
+            0 => None,
+            40 => {
+                let (seq, hash) = audit.split_at(8);
+                Some(AuditMark {
+                    seq: u64::from_le_bytes(seq.try_into().ok()?),
+                    hash: hash.try_into().ok()?,
+                })
+            }
+            _ => return None,
+        };
+        Some(Self {
+            generation,
+            sum,
+            audit,
+        })
     }
 }
 
@@ -138,7 +166,7 @@ fn in_digest(keyspace: Keyspace, key: &[u8]) -> bool {
     match keyspace {
         Keyspace::Meta => key != STAMP_KEY,
         Keyspace::Secrets => true,
-        Keyspace::Values | Keyspace::Accessed => false,
+        Keyspace::Values | Keyspace::Accessed | Keyspace::Audit => false,
     }
 }
 
@@ -149,6 +177,7 @@ fn code(keyspace: Keyspace) -> u8 {
         Keyspace::Secrets => 1,
         Keyspace::Values => 2,
         Keyspace::Accessed => 3,
+        Keyspace::Audit => 4,
     }
 }
 
@@ -169,6 +198,10 @@ pub(crate) fn describe(keyspace: Keyspace, key: &[u8]) -> String {
                 String::from_utf8_lossy(rest).trim_start_matches(['\0', '\u{1}'])
             )
         }
+        Keyspace::Audit => match <[u8; 8]>::try_from(key) {
+            Ok(seq) => format!("entry {}", u64::from_be_bytes(seq)),
+            Err(_) => crate::hex::encode(key),
+        },
     };
     let shown: String = shown.chars().take(120).collect();
     format!("{} record '{shown}'", keyspace.name())
@@ -199,8 +232,9 @@ pub(crate) fn seal(
     out.push(FORMAT_AUTHENTICATED);
     match stamp {
         Some(s) => {
-            out.push(STAMPED);
-            out.extend_from_slice(&s.to_bytes());
+            let (flags, bytes) = s.to_bytes();
+            out.push(flags);
+            out.extend_from_slice(&bytes);
         }
         None => out.push(0),
     }
@@ -230,13 +264,17 @@ pub(crate) fn parts(bytes: &[u8]) -> Option<Parts<'_>> {
         return None;
     }
     let (&flags, rest) = rest.split_first()?;
-    let (stamp, inner) = match flags {
-        0 => (None, rest),
-        STAMPED => {
-            let (s, inner) = rest.split_at_checked(STAMP_LEN)?;
-            (Some(Stamp::from_bytes(s)?), inner)
-        }
+    let stamp_len = match flags {
+        0 => 0,
+        STAMPED => STAMP_LEN,
+        STAMPED_AUDITED => AUDITED_STAMP_LEN,
         _ => return None,
+    };
+    let (s, inner) = rest.split_at_checked(stamp_len)?;
+    let stamp = if stamp_len == 0 {
+        None
+    } else {
+        Some(Stamp::from_bytes(s)?)
     };
     Some(Parts {
         stamp,
@@ -365,8 +403,8 @@ impl Authenticated {
         mut bytes: Vec<u8>,
     ) -> Result<Vec<u8>, StorageError> {
         let p = open(&self.key, keyspace, k, &bytes)?;
-        let start = if p.stamp.is_some() { 2 + STAMP_LEN } else { 2 };
-        let end = start + p.inner.len();
+        let end = bytes.len() - TAG_LEN;
+        let start = end - p.inner.len();
         bytes.truncate(end);
         bytes.drain(..start);
         Ok(bytes)
@@ -399,8 +437,13 @@ impl Authenticated {
         let mut next = from;
         let mut carrier = None;
         let mut extra = WriteBatch::new();
-        if !digest_ops.is_empty() {
+        // An audited change is stamped even if it writes no metadata record (its stamp then
+        // rides the `stamp` record), so that its audit entry is known to have committed.
+        if !digest_ops.is_empty() || change.audit.is_some() {
             next.generation = from.generation.saturating_add(1);
+            if change.audit.is_some() {
+                next.audit = change.audit;
+            }
             let mut done: HashSet<(Keyspace, &[u8])> = HashSet::new();
             for op in digest_ops.iter().rev().filter_map(|i| ops.get(*i)) {
                 // The last write to a key is the one that stays.
@@ -459,6 +502,7 @@ impl Authenticated {
                 prepare: seal_batch(&change.prepare, None),
                 commit,
                 cleanup: seal_batch(&change.cleanup, None),
+                audit: change.audit,
             },
             next,
         ))
@@ -489,6 +533,11 @@ impl Authenticated {
             )));
         }
         Ok(())
+    }
+
+    /// Where the audit chain stood after the last committed change, as the last stamp says.
+    pub(crate) fn audit_mark(&self) -> Option<AuditMark> {
+        self.stamp.lock().unwrap_or_else(|p| p.into_inner()).audit
     }
 
     /// Writes a whole store's metadata for the first time (see [`Authenticated::stamp`]).
@@ -534,6 +583,7 @@ impl StorageBackend for Authenticated {
 
     fn apply(&self, batch: &WriteBatch) -> Result<(), StorageError> {
         if !touches_digest(batch) {
+            // Not stamped: the audit position (`from`'s) is not needed.
             let (sealed, _) =
                 self.stamp(&Commit::visible(batch.clone()), Stamp::default(), true)?;
             return self.inner.apply(&sealed.commit);
@@ -552,7 +602,7 @@ impl StorageBackend for Authenticated {
     fn commit(&self, change: &Commit) -> Result<(), StorageError> {
         // A change of values and access dates alone leaves the digest as it is: it neither
         // waits for nor holds the stamp (a read noting its access date never waits on a commit).
-        if !touches_digest(&change.commit) {
+        if !touches_digest(&change.commit) && change.audit.is_none() {
             let (sealed, _) = self.stamp(change, Stamp::default(), true)?;
             return self.inner.commit(&sealed);
         }
@@ -585,8 +635,16 @@ mod tests {
         let stamp = Stamp {
             generation: 7,
             sum: [1, 2, 3, u64::MAX],
+            audit: None,
         };
-        for s in [None, Some(stamp)] {
+        let audited = Stamp {
+            audit: Some(AuditMark {
+                seq: 12,
+                hash: [9; 32],
+            }),
+            ..stamp
+        };
+        for s in [None, Some(stamp), Some(audited)] {
             let bytes = seal(&key(1), Keyspace::Secrets, b"k", b"\x02body", s);
             let p = open(&key(1), Keyspace::Secrets, b"k", &bytes).unwrap();
             assert_eq!((p.inner, p.stamp), (&b"\x02body"[..], s));
@@ -644,11 +702,19 @@ mod tests {
         let mut m = Stamp {
             generation: 0,
             sum: [u64::MAX; 4],
+            audit: None,
         };
         m.add(&[1, 0, 0, 0]);
         assert_eq!(m.sum, [0; 4]);
         m.subtract(&[1, 0, 0, 0]);
         assert_eq!(m.sum, [u64::MAX; 4]);
-        assert_eq!(Stamp::from_bytes(&m.to_bytes()), Some(m));
+        assert_eq!(Stamp::from_bytes(&m.to_bytes().1), Some(m));
+        m.audit = Some(AuditMark {
+            seq: u64::MAX,
+            hash: [7; 32],
+        });
+        let (flags, bytes) = m.to_bytes();
+        assert_eq!((flags, bytes.len()), (STAMPED_AUDITED, AUDITED_STAMP_LEN));
+        assert_eq!(Stamp::from_bytes(&bytes), Some(m));
     }
 }

@@ -12,7 +12,7 @@ pub(crate) use authenticated::{
     enveloped, parts as authenticated_parts, verify_store,
 };
 pub use codec::DecodeError;
-pub(crate) use codec::{FORMAT_V1, decode, decode_borrowed, encode};
+pub(crate) use codec::{FORMAT_V1, Plain, decode, decode_borrowed, encode};
 pub(crate) use records::{
     Deletion, IntegrityRecord, MasterKeysRecord, MetaRecord, RotationConfig, RotationProgress,
     SecretKey, SecretRecord, StoredRules, ValueBinding, ValueRecord, ValueRecordRef, VersionMeta,
@@ -32,11 +32,19 @@ pub enum Keyspace {
     Values,
     /// Last-accessed dates (best effort, not synced on its own).
     Accessed,
+    /// The audit log: one entry per sequence number. Key: the number, `u64` big-endian.
+    Audit,
 }
 
 impl Keyspace {
     /// Every keyspace, in a fixed order.
-    pub const ALL: [Self; 4] = [Self::Meta, Self::Secrets, Self::Values, Self::Accessed];
+    pub const ALL: [Self; 5] = [
+        Self::Meta,
+        Self::Secrets,
+        Self::Values,
+        Self::Accessed,
+        Self::Audit,
+    ];
 
     /// A stable short name, usable as a table or tree name.
     pub fn name(self) -> &'static str {
@@ -45,6 +53,7 @@ impl Keyspace {
             Self::Secrets => "secrets",
             Self::Values => "values",
             Self::Accessed => "accessed",
+            Self::Audit => "audit",
         }
     }
 
@@ -54,6 +63,7 @@ impl Keyspace {
             Self::Secrets => 1,
             Self::Values => 2,
             Self::Accessed => 3,
+            Self::Audit => 4,
         }
     }
 }
@@ -135,6 +145,20 @@ pub struct Commit {
     pub commit: WriteBatch,
     /// Writes of data that is unreachable once `commit` is applied.
     pub cleanup: WriteBatch,
+    /// Where the audit chain stands once this change is committed: the entry describing it,
+    /// written in `prepare`. A backend that authenticates records keeps it with the commit
+    /// (the store's commit stamp), so that an entry for a change that did not commit is told
+    /// apart at the next open. Other backends ignore it.
+    pub audit: Option<AuditMark>,
+}
+
+/// A position in the audit chain: an entry's sequence number and its chain hash.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AuditMark {
+    /// The entry's sequence number.
+    pub seq: u64,
+    /// The chain hash through that entry.
+    pub hash: [u8; 32],
 }
 
 impl Commit {
@@ -186,6 +210,27 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
             .into_iter()
             .map(|(k, _)| k)
             .collect())
+    }
+
+    /// Up to `limit` entries whose key is `start` or after it, in key order. The default scans
+    /// the whole keyspace.
+    fn scan_from(
+        &self,
+        keyspace: Keyspace,
+        start: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, StorageError> {
+        Ok(self
+            .scan_prefix(keyspace, b"")?
+            .into_iter()
+            .filter(|(k, _)| k.as_slice() >= start)
+            .take(limit)
+            .collect())
+    }
+
+    /// The entry with the greatest key. The default scans the whole keyspace.
+    fn last(&self, keyspace: Keyspace) -> Result<Option<Entry>, StorageError> {
+        Ok(self.scan_prefix(keyspace, b"")?.pop())
     }
 
     /// Applies `batch` atomically. Not necessarily durable until [`StorageBackend::sync`].

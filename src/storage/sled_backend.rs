@@ -218,6 +218,30 @@ impl StorageBackend for SledBackend {
             .collect()
     }
 
+    fn scan_from(
+        &self,
+        keyspace: Keyspace,
+        start: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, StorageError> {
+        self.tree(keyspace)?
+            .range(start..)
+            .take(limit)
+            .map(|r| {
+                r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(backend_err)
+            })
+            .collect()
+    }
+
+    fn last(&self, keyspace: Keyspace) -> Result<Option<Entry>, StorageError> {
+        Ok(self
+            .tree(keyspace)?
+            .last()
+            .map_err(backend_err)?
+            .map(|(k, v)| (k.to_vec(), v.to_vec())))
+    }
+
     fn apply(&self, batch: &WriteBatch) -> Result<(), StorageError> {
         // One write is atomic by itself; a sled transaction would cost extra log writes.
         if batch.ops().len() <= 1 {

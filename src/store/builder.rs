@@ -10,6 +10,7 @@ use std::time::Duration;
 use lru::LruCache;
 
 use super::{Inner, SecretStore, driver, driver::RetryPolicy, integrity, master_keys};
+use crate::audit::{AuditLog, AuditMode, AuditSettings};
 use crate::clock::{self, Clock, SystemClock};
 use crate::crypto::KeyProvider;
 use crate::error::{Error, Result};
@@ -21,7 +22,8 @@ use crate::versions::VersionLimits;
 ///
 /// ## Defaults
 /// region `us-east-1`; account id `000000000000`; clock [`SystemClock`]; data-key cache 10,000
-/// keys; 100 unlabelled versions kept per secret, none removed before it is 24 hours old.
+/// keys; 100 unlabelled versions kept per secret, none removed before it is 24 hours old; the
+/// audit log on, buffered ([`AuditSettings::default`]).
 #[must_use]
 pub struct StoreBuilder {
     backend: BackendChoice,
@@ -33,6 +35,7 @@ pub struct StoreBuilder {
     limits: VersionLimits,
     retry: RetryPolicy,
     upgrade: bool,
+    audit: AuditSettings,
 }
 
 enum BackendChoice {
@@ -93,7 +96,18 @@ impl StoreBuilder {
         self
     }
 
+    /// How the audit log behaves (on and buffered by default). [`AuditMode::Off`] keeps no
+    /// record of who read or changed what: only for embedders who ask for that.
+    pub fn audit(mut self, settings: AuditSettings) -> Self {
+        self.audit = settings;
+        self
+    }
+
     /// Opens the store, creating it if needed.
+    ///
+    /// An audit entry left by a change that did not commit (a crash in the middle of a write)
+    /// is removed; the entries the last commit and the signed checkpoint name are checked to be
+    /// there ([`Error::AuditTampered`] otherwise).
     pub fn open(self) -> Result<SecretStore> {
         let backend: Arc<dyn StorageBackend> = match self.backend {
             BackendChoice::Path(p) => Arc::new(SledBackend::open(&p)?),
@@ -108,6 +122,16 @@ impl StoreBuilder {
             clock::to_millis(self.clock.now()),
             self.upgrade,
         )?;
+        let audit = match self.audit.mode {
+            AuditMode::Off => None,
+            _ => Some(AuditLog::open(
+                opened.backend.clone(),
+                opened.store_id,
+                opened.backend.audit_mark(),
+                self.audit,
+                self.clock.clone(),
+            )?),
+        };
         Ok(SecretStore {
             inner: Arc::new(Inner {
                 backend: opened.backend,
@@ -125,6 +149,7 @@ impl StoreBuilder {
                 rotators: RwLock::new(driver::Rotators::default()),
                 driving: Mutex::new(std::collections::HashSet::new()),
                 retry: self.retry,
+                audit,
             }),
         })
     }
@@ -167,6 +192,7 @@ impl SecretStore {
             },
             retry: RetryPolicy::default(),
             upgrade: false,
+            audit: AuditSettings::default(),
         }
     }
 }

@@ -400,6 +400,9 @@ pub struct DueReport {
     pub errors: usize,
 }
 
+/// The service that runs rotation steps, as audit entries name it (`invokedBy`).
+pub(crate) const ROTATION_DRIVER: &str = "strongroom:rotation-driver";
+
 /// Starts every rotation whose time has come, resumes failed ones at their next scheduled
 /// rotation, and drives every rotation whose next attempt is due, in every region.
 pub(crate) fn rotate_due(store: &SecretStore, now: SystemTime) -> Result<DueReport> {
@@ -430,20 +433,29 @@ pub(crate) fn rotate_due(store: &SecretStore, now: SystemTime) -> Result<DueRepo
             report.errors += 1;
             continue;
         };
-        let session = store.session(RequestContext::system().with_region(region));
+        let session = store.session(
+            RequestContext::system()
+                .with_region(region)
+                .invoked_by(ROTATION_DRIVER),
+        );
         let id = SecretId::from(&arn_of(&rec));
         let started = match action {
             Action::Drive => Ok(false),
-            Action::Resume => session.resume_failed_rotation(&id).map(|()| false),
+            Action::Resume => session
+                .audited("RotateSecret", Some(&id), || {
+                    session.resume_failed_rotation(&id)
+                })
+                .map(|()| false),
             Action::Start => session
-                .start_scheduled_rotation(&id)
-                .map(|()| true)
-                .or_else(|e| {
-                    // It cannot start (say, `AWSPENDING` was left on another version): try again at
-                    // the next scheduled time, not on every call.
-                    session.postpone_scheduled_rotation(&id)?;
-                    Err(e)
-                }),
+                .audited("RotateSecret", Some(&id), || {
+                    session.start_scheduled_rotation(&id).or_else(|e| {
+                        // It cannot start (say, `AWSPENDING` was left on another version): try
+                        // again at the next scheduled time, not on every call.
+                        session.postpone_scheduled_rotation(&id)?;
+                        Err(e)
+                    })
+                })
+                .map(|()| true),
         };
         match started {
             Ok(s) => report.started += usize::from(s),
@@ -452,7 +464,7 @@ pub(crate) fn rotate_due(store: &SecretStore, now: SystemTime) -> Result<DueRepo
                 continue;
             }
         }
-        match drive(&session, &id, None) {
+        match session.audited("RotationStep", Some(&id), || drive(&session, &id, None)) {
             Ok(DriveOutcome::Completed { .. }) => report.completed += 1,
             Ok(DriveOutcome::Retrying { .. } | DriveOutcome::Failed { .. }) => report.failed += 1,
             Ok(_) => {}

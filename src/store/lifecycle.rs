@@ -7,7 +7,7 @@ use super::types::*;
 use super::{SecretStore, Session};
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::model::{SecretId, Tag, TagKey};
+use crate::model::{Principal, RequestContext, SecretId, Tag, TagKey};
 use crate::storage::{self, Commit, Deletion, Keyspace, SecretRecord};
 
 /// The removal, for good, of secret `rec` stored under `key`.
@@ -16,8 +16,15 @@ fn purge(session: &Session, change: &mut Commit, key: &[u8], rec: &SecretRecord)
     purge_values(session, &mut change.cleanup, rec)
 }
 
+/// The service that purges secrets whose recovery window ended, as audit entries name it.
+const PURGE: &str = "strongroom:purge";
+
 pub(crate) fn purge_due(store: &SecretStore) -> Result<usize> {
-    let session = store.as_system();
+    let session = store.session(RequestContext::new(Principal::maintenance()).invoked_by(PURGE));
+    session.audited("PurgeDeletedSecrets", None, || purge_with(&session))
+}
+
+fn purge_with(session: &Session) -> Result<usize> {
     let mut guard = session.writer()?;
     let now = session.now_ms();
     let mut change = Commit::default();
@@ -66,6 +73,8 @@ impl Session {
     ///
     /// A forced delete of a secret that does not exist succeeds, as in AWS.
     pub fn delete_secret(&self, input: DeleteSecretInput) -> Result<DeleteSecretOutput> {
+        let audited_id = input.secret_id.clone();
+        self.audited("DeleteSecret", Some(&audited_id), move || {
         // The window's range is checked first, as moto does (DEL-1).
         let days = input.recovery_window_in_days.unwrap_or(MAX_WINDOW);
         if !(MIN_WINDOW..=MAX_WINDOW).contains(&days) {
@@ -122,47 +131,54 @@ impl Session {
             name: rec.name.clone(),
             deletion_date: clock::from_millis(deletion_date_ms),
         })
+        })
     }
 
     /// Cancels a scheduled deletion (DEL-7). On a secret not scheduled for deletion it changes nothing.
     pub fn restore_secret(&self, secret_id: &SecretId) -> Result<SecretRef> {
-        let mut guard = self.writer()?;
-        let super::Found { key, mut rec } = self.resolve(secret_id)?;
-        if rec.deletion.is_some() {
-            rec.deletion = None;
-            rec.last_changed_ms = self.now_ms();
-            self.commit(&mut guard, &record_only(key, &rec)?)?;
-        }
-        Ok(secret_ref(&rec))
+        self.audited("RestoreSecret", Some(secret_id), move || {
+            let mut guard = self.writer()?;
+            let super::Found { key, mut rec } = self.resolve(secret_id)?;
+            if rec.deletion.is_some() {
+                rec.deletion = None;
+                rec.last_changed_ms = self.now_ms();
+                self.commit(&mut guard, &record_only(key, &rec)?)?;
+            }
+            Ok(secret_ref(&rec))
+        })
     }
 
     /// Adds tags, overwriting the value of keys that exist (TAG-1). At most 50 tags per secret.
     pub fn tag_resource(&self, secret_id: &SecretId, tags: &[Tag]) -> Result<()> {
-        let mut guard = self.writer()?;
-        let super::Found { key, mut rec } = self.resolve_live(secret_id)?;
-        let mut merged = rec.tags.clone().unwrap_or_default();
-        for t in tags {
-            match merged.iter_mut().find(|(k, _)| k == t.key().as_str()) {
-                Some((_, v)) => t.value().clone_into(v),
-                None => merged.push((t.key().as_str().to_owned(), t.value().to_owned())),
+        self.audited("TagResource", Some(secret_id), move || {
+            let mut guard = self.writer()?;
+            let super::Found { key, mut rec } = self.resolve_live(secret_id)?;
+            let mut merged = rec.tags.clone().unwrap_or_default();
+            for t in tags {
+                match merged.iter_mut().find(|(k, _)| k == t.key().as_str()) {
+                    Some((_, v)) => t.value().clone_into(v),
+                    None => merged.push((t.key().as_str().to_owned(), t.value().to_owned())),
+                }
             }
-        }
-        if merged.len() > MAX_TAGS {
-            return Err(too_many_tags(merged.len()));
-        }
-        rec.tags = Some(merged);
-        rec.last_changed_ms = self.now_ms();
-        self.commit(&mut guard, &record_only(key, &rec)?)
+            if merged.len() > MAX_TAGS {
+                return Err(too_many_tags(merged.len()));
+            }
+            rec.tags = Some(merged);
+            rec.last_changed_ms = self.now_ms();
+            self.commit(&mut guard, &record_only(key, &rec)?)
+        })
     }
 
     /// Removes tags by key; keys that are absent are ignored (TAG-2).
     pub fn untag_resource(&self, secret_id: &SecretId, keys: &[TagKey]) -> Result<()> {
-        let mut guard = self.writer()?;
-        let super::Found { key, mut rec } = self.resolve_live(secret_id)?;
-        if let Some(tags) = &mut rec.tags {
-            tags.retain(|(k, _)| !keys.iter().any(|r| r.as_str() == k));
-        }
-        rec.last_changed_ms = self.now_ms();
-        self.commit(&mut guard, &record_only(key, &rec)?)
+        self.audited("UntagResource", Some(secret_id), move || {
+            let mut guard = self.writer()?;
+            let super::Found { key, mut rec } = self.resolve_live(secret_id)?;
+            if let Some(tags) = &mut rec.tags {
+                tags.retain(|(k, _)| !keys.iter().any(|r| r.as_str() == k));
+            }
+            rec.last_changed_ms = self.now_ms();
+            self.commit(&mut guard, &record_only(key, &rec)?)
+        })
     }
 }

@@ -104,87 +104,91 @@ impl Session {
     /// Lists the secrets of the session's region (LIST rules), excluding those scheduled for
     /// deletion unless asked. Strongly consistent: a committed change is listed at once.
     pub fn list_secrets(&self, input: ListSecretsInput) -> Result<ListSecretsOutput> {
-        self.healthy()?;
-        let page = page_size(input.max_results, ListSecretsInput::MAX_RESULTS)?;
-        if input.filters.len() > 10 {
-            return Err(Error::max_len(
-                &format!("[{} filters]", input.filters.len()),
-                Field::Filters,
-                10,
-            ));
-        }
-        let after: Option<ListPosition> = match &input.next_token {
-            Some(t) => {
-                let p: ListPosition = decode_token(LIST_TOKEN, t)?;
-                if p.sort_by != input.sort_by || p.sort_order != input.sort_order {
-                    return Err(Error::InvalidNextToken);
+        self.audited("ListSecrets", None, move || {
+            self.healthy()?;
+            let page = page_size(input.max_results, ListSecretsInput::MAX_RESULTS)?;
+            if input.filters.len() > 10 {
+                return Err(Error::max_len(
+                    &format!("[{} filters]", input.filters.len()),
+                    Field::Filters,
+                    10,
+                ));
+            }
+            let after: Option<ListPosition> = match &input.next_token {
+                Some(t) => {
+                    let p: ListPosition = decode_token(LIST_TOKEN, t)?;
+                    if p.sort_by != input.sort_by || p.sort_order != input.sort_order {
+                        return Err(Error::InvalidNextToken);
+                    }
+                    Some(p)
                 }
-                Some(p)
-            }
-            None => None,
-        };
-        let region = self.region().as_str().to_owned();
-        let now = self.now_ms();
-        let mut rows: Vec<(u64, SecretRecord)> = Vec::new();
-        for (_, bytes) in self
-            .backend()
-            .scan_prefix(Keyspace::Secrets, &SecretKey::region_prefix(&region))?
-        {
-            let rec = SecretRecord::decode(&bytes)?;
-            match rec.deletion {
-                Some(d) if d.deletion_date_ms <= now => continue,
-                Some(_) if !input.include_planned_deletion => continue,
-                _ => {}
-            }
-            if !input.filters.iter().all(|f| matches(f, &rec, &region)) {
-                continue;
-            }
-            let number = match input.sort_by {
-                SortBy::CreatedDate => rec.created_ms,
-                SortBy::LastChangedDate => rec.last_changed_ms,
-                SortBy::LastAccessedDate => match self
-                    .backend()
-                    .get(Keyspace::Accessed, &access_key(&rec.uid, None))?
-                {
-                    Some(b) => storage::decode::<u64>(&b)?,
-                    None => 0,
-                },
-                SortBy::Name => 0,
+                None => None,
             };
-            rows.push((number, rec));
-        }
-        let order = |a: (u64, &str), b: (u64, &str)| -> Ordering {
-            let asc = a.cmp(&b);
-            match input.sort_order {
-                SortOrder::Asc => asc,
-                SortOrder::Desc => asc.reverse(),
+            let region = self.region().as_str().to_owned();
+            let now = self.now_ms();
+            let mut rows: Vec<(u64, SecretRecord)> = Vec::new();
+            for (_, bytes) in self
+                .backend()
+                .scan_prefix(Keyspace::Secrets, &SecretKey::region_prefix(&region))?
+            {
+                let rec = SecretRecord::decode(&bytes)?;
+                match rec.deletion {
+                    Some(d) if d.deletion_date_ms <= now => continue,
+                    Some(_) if !input.include_planned_deletion => continue,
+                    _ => {}
+                }
+                if !input.filters.iter().all(|f| matches(f, &rec, &region)) {
+                    continue;
+                }
+                let number = match input.sort_by {
+                    SortBy::CreatedDate => rec.created_ms,
+                    SortBy::LastChangedDate => rec.last_changed_ms,
+                    SortBy::LastAccessedDate => match self
+                        .backend()
+                        .get(Keyspace::Accessed, &access_key(&rec.uid, None))?
+                    {
+                        Some(b) => storage::decode::<u64>(&b)?,
+                        None => 0,
+                    },
+                    SortBy::Name => 0,
+                };
+                rows.push((number, rec));
             }
-        };
-        rows.sort_by(|(na, ra), (nb, rb)| order((*na, &ra.name), (*nb, &rb.name)));
-        if let Some(p) = &after {
-            rows.retain(|(n, r)| order((*n, &r.name), (p.number, &p.name)) == Ordering::Greater);
-        }
-        let more = rows.len() > page;
-        rows.truncate(page);
-        let next_token = match rows.last() {
-            Some((n, r)) if more => Some(encode_token(
-                LIST_TOKEN,
-                &ListPosition {
-                    sort_by: input.sort_by,
-                    sort_order: input.sort_order,
-                    number: *n,
-                    name: r.name.clone(),
-                },
-            )),
-            _ => None,
-        };
-        let secrets = rows
-            .iter()
-            .map(|(_, rec)| self.describe(rec))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(ListSecretsOutput {
-            secrets,
-            next_token: next_token.transpose()?,
+            let order = |a: (u64, &str), b: (u64, &str)| -> Ordering {
+                let asc = a.cmp(&b);
+                match input.sort_order {
+                    SortOrder::Asc => asc,
+                    SortOrder::Desc => asc.reverse(),
+                }
+            };
+            rows.sort_by(|(na, ra), (nb, rb)| order((*na, &ra.name), (*nb, &rb.name)));
+            if let Some(p) = &after {
+                rows.retain(|(n, r)| {
+                    order((*n, &r.name), (p.number, &p.name)) == Ordering::Greater
+                });
+            }
+            let more = rows.len() > page;
+            rows.truncate(page);
+            let next_token = match rows.last() {
+                Some((n, r)) if more => Some(encode_token(
+                    LIST_TOKEN,
+                    &ListPosition {
+                        sort_by: input.sort_by,
+                        sort_order: input.sort_order,
+                        number: *n,
+                        name: r.name.clone(),
+                    },
+                )),
+                _ => None,
+            };
+            let secrets = rows
+                .iter()
+                .map(|(_, rec)| self.describe(rec))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(ListSecretsOutput {
+                secrets,
+                next_token: next_token.transpose()?,
+            })
         })
     }
 }

@@ -1,6 +1,7 @@
 //! `SecretStore`: the engine's public face.
 
 mod access;
+mod audit_ops;
 mod builder;
 mod driver;
 mod filter;
@@ -25,6 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use lru::LruCache;
 
+use crate::audit::{self, AuditHandle, StoredEntry};
 use crate::clock::{self, Clock};
 use crate::crypto::{DataKey, KeyProvider};
 use crate::error::{Error, Result};
@@ -32,6 +34,7 @@ use crate::model::{AccountId, Arn, Principal, Region, RequestContext, SecretId, 
 use crate::storage::{self, Commit, Keyspace, SecretKey, SecretRecord, StorageBackend};
 use crate::versions::VersionLimits;
 
+pub use audit_ops::AuditEntries;
 pub use builder::StoreBuilder;
 pub use driver::{DriveOutcome, DueReport, RetryPolicy, RotationStatus};
 pub use filter::{Filter, FilterKey, SortBy, SortOrder};
@@ -80,6 +83,8 @@ struct Inner {
     /// Secrets (by uid) whose rotation a driver of this process is running.
     driving: Mutex<std::collections::HashSet<[u8; 16]>>,
     retry: RetryPolicy,
+    /// The audit log (`None` when turned off).
+    audit: AuditHandle,
 }
 
 /// Something in this process that must hear of every committed change to a secret before the
@@ -263,6 +268,7 @@ impl Session {
         {
             return Ok(None);
         }
+        audit::note_secret(&rec.arn);
         Ok(Some(Found { key, rec }))
     }
 
@@ -292,12 +298,71 @@ impl Session {
         Arn::build(self.region(), &self.inner().account, name, &suffix)
     }
 
-    /// Refuses every call once a commit has failed: what is visible may then not be durable.
+    /// Refuses every call once a commit has failed (what is visible may then not be durable),
+    /// or once the audit log cannot be written (nothing would record the call).
     pub(crate) fn healthy(&self) -> Result<()> {
         if self.inner().poisoned.load(Ordering::Acquire) {
             return Err(Error::Poisoned);
         }
+        if let Some(why) = self.inner().audit.as_ref().and_then(|a| a.failure()) {
+            return Err(Error::AuditUnavailable(why));
+        }
         Ok(())
+    }
+
+    /// Runs one public operation, `operation` (its AWS name) on `secret_id`, and audits it: a
+    /// change it commits has its entry written with it; otherwise, or if it fails after a
+    /// commit, one entry is appended before it returns. A call that succeeded without a change
+    /// (a read) returns nothing if its entry cannot be appended within the deadline.
+    pub(crate) fn audited<T>(
+        &self,
+        operation: &'static str,
+        secret_id: Option<&SecretId>,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let Some(log) = self.inner().audit.clone() else {
+            return f();
+        };
+        let scope = audit::CallScope::begin(operation, secret_id);
+        let result = f();
+        let call = scope.snapshot();
+        drop(scope);
+        match &result {
+            Ok(_) if call.committed > 0 => {}
+            Ok(_) => {
+                log.append(self.entry_for(&call, None, false))?;
+            }
+            Err(e) => {
+                // The call failed anyway; its own error is the one to report.
+                let _ignored = log.append(self.entry_for(&call, Some(e), false));
+            }
+        }
+        result
+    }
+
+    /// The audit entry of `call` in this session (its chain link is set when it is appended).
+    fn entry_for(&self, call: &audit::Call, error: Option<&Error>, change: bool) -> StoredEntry {
+        let ctx = &self.ctx;
+        let (error_code, error_message) = error.map(audit::error_fields).unzip();
+        StoredEntry {
+            prev: [0; 32],
+            time_ms: self.now_ms(),
+            principal: ctx.principal().as_str().to_owned(),
+            invoked_by: ctx.invoker().map(str::to_owned),
+            request_id: ctx.request_id().as_str().to_owned(),
+            operation: call.operation.to_owned(),
+            region: self.region().as_str().to_owned(),
+            secret_id: call.secret_id.clone(),
+            secret_arn: call.secret_arn.clone(),
+            version_id: call.version_id.clone(),
+            version_stage: call.version_stage.clone(),
+            error_code,
+            error_message,
+            change,
+            access_key_id: ctx.caller().access_key_id.clone(),
+            source_ip: ctx.caller().source_ip.clone(),
+            user_agent: ctx.caller().user_agent.clone(),
+        }
     }
 
     /// Takes the writer lock, refusing if an earlier commit failed.
@@ -311,13 +376,32 @@ impl Session {
         Ok(guard)
     }
 
-    /// Applies `change` atomically and durably. On failure the store refuses every call until
-    /// reopened, since the durable state is then unknown. The guard proves the writer lock is held.
+    /// Applies `change` atomically and durably, with its audit entry (from the operation this
+    /// thread is running). On a failure of the backend the store refuses every call until
+    /// reopened, since the durable state is then unknown; if the audit log cannot take the
+    /// entry, nothing is written. The guard proves the writer lock is held.
     pub(crate) fn commit(&self, _guard: &mut MutexGuard<'_, ()>, change: &Commit) -> Result<()> {
         let inner = self.inner();
-        if let Err(e) = inner.backend.commit(change) {
-            inner.poisoned.store(true, Ordering::Release);
-            return Err(Error::from(e));
+        let result = match &inner.audit {
+            None => inner.backend.commit(change).map_err(Error::from),
+            Some(log) => {
+                let call = audit::current().unwrap_or_else(|| audit::Call {
+                    operation: "Internal",
+                    ..audit::Call::default()
+                });
+                let entry = self.entry_for(&call, None, true);
+                let result = log.commit_change(change.clone(), entry);
+                if !matches!(result, Err(Error::AuditUnavailable(_))) {
+                    audit::note(|c| c.committed += 1);
+                }
+                result
+            }
+        };
+        if let Err(e) = result {
+            if !matches!(e, Error::AuditUnavailable(_)) {
+                inner.poisoned.store(true, Ordering::Release);
+            }
+            return Err(e);
         }
         // Keys of values that are gone are of no further use: wipe them now.
         let mut cache = inner.key_cache.lock().unwrap_or_else(|p| p.into_inner());

@@ -6,6 +6,7 @@ use super::Session;
 use super::paging::{decode_token, encode_token, page_size};
 use super::record::{arn_of, labels_of, name_of};
 use super::types::*;
+use crate::audit;
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::field::Field;
@@ -18,31 +19,38 @@ const VERSIONS_TOKEN: u8 = b'V';
 impl Session {
     /// Reads one version's value (GET rules): by `version_id`, by `version_stage`, or `AWSCURRENT`.
     pub fn get_secret_value(&self, input: GetSecretValueInput) -> Result<GetSecretValueOutput> {
-        // A write that commits between our reads of the record and of the value may remove the
-        // value (a version clean-up, a purge): read the record again. Values are removed only
-        // after the record that stops naming them is committed, so this ends; a value still
-        // missing while the record names it is corruption.
-        for _attempt in 0..3 {
-            let rec = self.resolve_live(&input.secret_id)?.rec;
-            let v = select_version(
-                &rec,
-                input.version_id.as_ref(),
-                input.version_stage.as_ref(),
-            )?;
-            let Some(value) = self.try_open_value(&rec, v)? else {
-                continue;
-            };
-            self.note_access(&rec, &v.id);
-            return Ok(GetSecretValueOutput {
-                arn: arn_of(&rec),
-                name: name_of(&rec),
-                version_id: VersionId::from_stored(v.id.clone()),
-                version_stages: labels_of(&rec, &v.id),
-                created_date: clock::from_millis(v.created_ms),
-                value,
-            });
-        }
-        Err(super::missing_value())
+        let audited_id = input.secret_id.clone();
+        self.audited("GetSecretValue", Some(&audited_id), move || {
+            // A write that commits between our reads of the record and of the value may remove the
+            // value (a version clean-up, a purge): read the record again. Values are removed only
+            // after the record that stops naming them is committed, so this ends; a value still
+            // missing while the record names it is corruption.
+            for _attempt in 0..3 {
+                let rec = self.resolve_live(&input.secret_id)?.rec;
+                let v = select_version(
+                    &rec,
+                    input.version_id.as_ref(),
+                    input.version_stage.as_ref(),
+                )?;
+                let Some(value) = self.try_open_value(&rec, v)? else {
+                    continue;
+                };
+                audit::note_version(&v.id);
+                if let Some(stage) = &input.version_stage {
+                    audit::note_stage(stage.as_str());
+                }
+                self.note_access(&rec, &v.id);
+                return Ok(GetSecretValueOutput {
+                    arn: arn_of(&rec),
+                    name: name_of(&rec),
+                    version_id: VersionId::from_stored(v.id.clone()),
+                    version_stages: labels_of(&rec, &v.id),
+                    created_date: clock::from_millis(v.created_ms),
+                    value,
+                });
+            }
+            Err(super::missing_value())
+        })
     }
 }
 
@@ -87,6 +95,7 @@ impl Session {
         &self,
         input: BatchGetSecretValueInput,
     ) -> Result<BatchGetSecretValueOutput> {
+        self.audited("BatchGetSecretValue", None, move || {
         if input.secret_ids.is_some() == input.filters.is_some() {
             return Err(Error::invalid_parameter(
                 "Either 'SecretIdList' or 'Filters' must be provided, but not both.",
@@ -154,12 +163,15 @@ impl Session {
             out.next_token = listed.next_token;
         }
         Ok(out)
+        })
     }
 
     /// A secret's metadata (FIELDS rules); works on secrets scheduled for deletion.
     pub fn describe_secret(&self, secret_id: &SecretId) -> Result<SecretDescription> {
-        let rec = self.resolve(secret_id)?.rec;
-        self.describe(&rec)
+        self.audited("DescribeSecret", Some(secret_id), move || {
+            let rec = self.resolve(secret_id)?.rec;
+            self.describe(&rec)
+        })
     }
 
     pub(crate) fn describe(&self, rec: &SecretRecord) -> Result<SecretDescription> {
@@ -221,50 +233,53 @@ impl Session {
         &self,
         input: ListSecretVersionIdsInput,
     ) -> Result<ListSecretVersionIdsOutput> {
-        let page = page_size(input.max_results, ListSecretVersionIdsInput::MAX_RESULTS)?;
-        let after: Option<u64> = match &input.next_token {
-            Some(t) => Some(decode_token(VERSIONS_TOKEN, t)?),
-            None => None,
-        };
-        let rec = self.resolve(&input.secret_id)?.rec;
-        let mut listed: Vec<_> = rec
-            .versions
-            .iter()
-            .filter(|v| v.has_value && (input.include_deprecated || !v.labels.is_empty()))
-            .filter(|v| after.is_none_or(|a| v.seq < a))
-            .collect();
-        listed.sort_by_key(|v| std::cmp::Reverse(v.seq));
-        let more = listed.len() > page;
-        listed.truncate(page);
-        let next_token = if more {
-            listed.last().map(|v| encode_token(VERSIONS_TOKEN, &v.seq))
-        } else {
-            None
-        };
-        let mut versions = Vec::with_capacity(listed.len());
-        for v in listed {
-            // A version's master key is bound in its (authenticated) record.
-            let Some(key_id) = v.value.as_ref().map(|b| b.key_id.clone()) else {
-                return Err(super::missing_value());
+        let audited_id = input.secret_id.clone();
+        self.audited("ListSecretVersionIds", Some(&audited_id), move || {
+            let page = page_size(input.max_results, ListSecretVersionIdsInput::MAX_RESULTS)?;
+            let after: Option<u64> = match &input.next_token {
+                Some(t) => Some(decode_token(VERSIONS_TOKEN, t)?),
+                None => None,
             };
-            versions.push(VersionEntry {
-                version_id: VersionId::from_stored(v.id.clone()),
-                version_stages: (!v.labels.is_empty()).then(|| {
-                    v.labels
-                        .iter()
-                        .map(|l| StagingLabel::from_stored(l.clone()))
-                        .collect()
-                }),
-                created_date: clock::from_millis(v.created_ms),
-                last_accessed_date: self.last_accessed(&rec.uid, Some(&v.id))?,
-                kms_key_ids: vec![key_id],
-            });
-        }
-        Ok(ListSecretVersionIdsOutput {
-            arn: arn_of(&rec),
-            name: name_of(&rec),
-            versions,
-            next_token: next_token.transpose()?,
+            let rec = self.resolve(&input.secret_id)?.rec;
+            let mut listed: Vec<_> = rec
+                .versions
+                .iter()
+                .filter(|v| v.has_value && (input.include_deprecated || !v.labels.is_empty()))
+                .filter(|v| after.is_none_or(|a| v.seq < a))
+                .collect();
+            listed.sort_by_key(|v| std::cmp::Reverse(v.seq));
+            let more = listed.len() > page;
+            listed.truncate(page);
+            let next_token = if more {
+                listed.last().map(|v| encode_token(VERSIONS_TOKEN, &v.seq))
+            } else {
+                None
+            };
+            let mut versions = Vec::with_capacity(listed.len());
+            for v in listed {
+                // A version's master key is bound in its (authenticated) record.
+                let Some(key_id) = v.value.as_ref().map(|b| b.key_id.clone()) else {
+                    return Err(super::missing_value());
+                };
+                versions.push(VersionEntry {
+                    version_id: VersionId::from_stored(v.id.clone()),
+                    version_stages: (!v.labels.is_empty()).then(|| {
+                        v.labels
+                            .iter()
+                            .map(|l| StagingLabel::from_stored(l.clone()))
+                            .collect()
+                    }),
+                    created_date: clock::from_millis(v.created_ms),
+                    last_accessed_date: self.last_accessed(&rec.uid, Some(&v.id))?,
+                    kms_key_ids: vec![key_id],
+                });
+            }
+            Ok(ListSecretVersionIdsOutput {
+                arn: arn_of(&rec),
+                name: name_of(&rec),
+                versions,
+                next_token: next_token.transpose()?,
+            })
         })
     }
 }

@@ -119,6 +119,8 @@ impl Session {
     /// the same response and changes nothing, except that replaying a rotation that gave up
     /// makes it due again.
     pub fn rotate_secret(&self, input: RotateSecretInput) -> Result<RotateSecretOutput> {
+        let audited_id = input.secret_id.clone();
+        self.audited("RotateSecret", Some(&audited_id), move || {
         if let Some(a) = &input.rotation_lambda_arn
             && a.len() > MAX_LAMBDA_ARN
         {
@@ -210,6 +212,7 @@ impl Session {
             .or(stored_rules);
         let mut change_values = Vec::new();
         if immediately {
+            crate::audit::note_version(token.as_str());
             versions::add_placeholder(&mut rec, token.as_str(), now)?;
         } else {
             let Some(cur) = rec.holder_of(CURRENT).filter(|v| v.has_value).cloned() else {
@@ -275,6 +278,7 @@ impl Session {
             let _outcome = self.drive_rotation(&input.secret_id);
         }
         Ok(output(&rec))
+        })
     }
 
     /// Turns automatic rotation off (rule ROT-9): `RotationEnabled` becomes false, the settings
@@ -282,6 +286,7 @@ impl Session {
     /// returned version still carries `AWSPENDING`, and the next `rotate_secret` fails until
     /// it is removed. (The temporary version of a `rotate_immediately(false)` test is removed.)
     pub fn cancel_rotate_secret(&self, secret_id: &SecretId) -> Result<RotateSecretOutput> {
+        self.audited("CancelRotateSecret", Some(secret_id), move || {
         let mut guard = self.writer()?;
         let Found { key, mut rec } = self.resolve_live(secret_id)?;
         // As moto answers (AWS's answer is not recorded): there is nothing to cancel.
@@ -314,6 +319,7 @@ impl Session {
             name: name_of(&rec),
             version_id: pending.map(VersionId::from_stored),
         })
+        })
     }
 
     /// The rotation in progress on `secret_id`, if any.
@@ -330,7 +336,9 @@ impl Session {
     /// a step fails (a failure is recorded, with its retry time). Ignores a pending backoff; a
     /// rotation that gave up is not run (see [`crate::RetryPolicy`] for what resumes it).
     pub fn drive_rotation(&self, secret_id: &SecretId) -> Result<DriveOutcome> {
-        driver::drive(self, secret_id, None)
+        self.audited("RotationStep", Some(secret_id), || {
+            driver::drive(self, secret_id, None)
+        })
     }
 
     /// Like [`Session::drive_rotation`], stopping after at most `max_steps` steps.
@@ -339,7 +347,9 @@ impl Session {
         secret_id: &SecretId,
         max_steps: usize,
     ) -> Result<DriveOutcome> {
-        driver::drive(self, secret_id, Some(max_steps))
+        self.audited("RotationStep", Some(secret_id), || {
+            driver::drive(self, secret_id, Some(max_steps))
+        })
     }
 
     /// Makes a rotation that gave up due again (used when its next scheduled rotation comes).

@@ -8,9 +8,10 @@ use super::record::{
 };
 use super::schedule::next_after;
 use super::types::*;
+use crate::audit;
 use crate::error::{Error, Result};
 use crate::field::Field;
-use crate::model::{Arn, KmsKeyId, SecretValue, StagingLabel, VersionId};
+use crate::model::{Arn, KmsKeyId, SecretId, SecretValue, StagingLabel, VersionId};
 use crate::storage::{self, Commit, Keyspace, SecretKey, SecretRecord};
 use crate::versions::{self, CURRENT};
 
@@ -51,6 +52,8 @@ impl Session {
     /// A replay with the same token and value returns the first response; the same token with
     /// another value, or another token, fails with `ResourceExistsException`.
     pub fn create_secret(&self, input: CreateSecretInput) -> Result<CreateSecretOutput> {
+        let audited_id = SecretId::from(&input.name);
+        self.audited("CreateSecret", Some(&audited_id), move || {
         check_new_tags(&input.tags)?;
         let token = input
             .client_request_token
@@ -130,11 +133,16 @@ impl Session {
             None => None,
         };
         change.commit.put(Keyspace::Secrets, key, rec.encode()?);
+        audit::note_secret(&rec.arn);
+        if let Some(v) = &version_id {
+            audit::note_version(v.as_str());
+        }
         self.commit(&mut guard, &change)?;
         Ok(CreateSecretOutput {
             arn,
             name: input.name,
             version_id,
+        })
         })
     }
 
@@ -142,65 +150,71 @@ impl Session {
     ///
     /// A token naming a value-less placeholder (the `AWSPENDING` version of a rotation) fills it.
     pub fn put_secret_value(&self, input: PutSecretValueInput) -> Result<PutSecretValueOutput> {
-        let stages = stage_set(input.version_stages.as_ref())?;
-        let token = input
-            .client_request_token
-            .clone()
-            .unwrap_or_else(VersionId::random);
-        let mut guard = self.writer()?;
-        let super::Found { key, mut rec } = self.resolve_live(&input.secret_id)?;
-        if self.is_replay(&rec, &token, &input.value)? {
-            return Ok(PutSecretValueOutput {
+        let audited_id = input.secret_id.clone();
+        self.audited("PutSecretValue", Some(&audited_id), move || {
+            let stages = stage_set(input.version_stages.as_ref())?;
+            let token = input
+                .client_request_token
+                .clone()
+                .unwrap_or_else(VersionId::random);
+            let mut guard = self.writer()?;
+            let super::Found { key, mut rec } = self.resolve_live(&input.secret_id)?;
+            if self.is_replay(&rec, &token, &input.value)? {
+                return Ok(PutSecretValueOutput {
+                    arn: arn_of(&rec),
+                    name: name_of(&rec),
+                    version_stages: labels_of(&rec, token.as_str()),
+                    version_id: token,
+                });
+            }
+            let change = self.plan_new_version(&key, &mut rec, &token, &stages, &input.value)?;
+            self.commit(&mut guard, &change)?;
+            Ok(PutSecretValueOutput {
                 arn: arn_of(&rec),
                 name: name_of(&rec),
                 version_stages: labels_of(&rec, token.as_str()),
                 version_id: token,
-            });
-        }
-        let change = self.plan_new_version(&key, &mut rec, &token, &stages, &input.value)?;
-        self.commit(&mut guard, &change)?;
-        Ok(PutSecretValueOutput {
-            arn: arn_of(&rec),
-            name: name_of(&rec),
-            version_stages: labels_of(&rec, token.as_str()),
-            version_id: token,
+            })
         })
     }
 
     /// Changes a secret's metadata and, with a value, adds a new `AWSCURRENT` version (WRITE-3, WRITE-9).
     pub fn update_secret(&self, input: UpdateSecretInput) -> Result<UpdateSecretOutput> {
-        let token = input
-            .client_request_token
-            .clone()
-            .unwrap_or_else(VersionId::random);
-        let mut guard = self.writer()?;
-        let super::Found { key, mut rec } = self.resolve_live(&input.secret_id)?;
-        let now = self.now_ms();
-        if let Some(d) = &input.description {
-            rec.description = Some(d.as_str().to_owned()).filter(|d| !d.is_empty());
-        }
-        if let Some(k) = &input.kms_key_id {
-            rec.kms_key_id = k.stored();
-        }
-        rec.last_changed_ms = now;
-        let mut version_id = None;
-        let change = match &input.value {
-            Some(value) => {
-                if self.is_replay(&rec, &token, value)? {
-                    version_id = Some(token.clone());
-                    record_only(key, &rec)?
-                } else {
-                    version_id = Some(token.clone());
-                    self.plan_new_version(&key, &mut rec, &token, &[CURRENT.to_owned()], value)?
-                }
+        let audited_id = input.secret_id.clone();
+        self.audited("UpdateSecret", Some(&audited_id), move || {
+            let token = input
+                .client_request_token
+                .clone()
+                .unwrap_or_else(VersionId::random);
+            let mut guard = self.writer()?;
+            let super::Found { key, mut rec } = self.resolve_live(&input.secret_id)?;
+            let now = self.now_ms();
+            if let Some(d) = &input.description {
+                rec.description = Some(d.as_str().to_owned()).filter(|d| !d.is_empty());
             }
-            None => record_only(key, &rec)?,
-        };
-        self.commit(&mut guard, &change)?;
-        Ok(UpdateSecretOutput {
-            arn: arn_of(&rec),
-            name: name_of(&rec),
-            version_id,
+            if let Some(k) = &input.kms_key_id {
+                rec.kms_key_id = k.stored();
+            }
+            rec.last_changed_ms = now;
+            let mut version_id = None;
+            let change = match &input.value {
+                Some(value) => {
+                    if self.is_replay(&rec, &token, value)? {
+                        version_id = Some(token.clone());
+                        record_only(key, &rec)?
+                    } else {
+                        version_id = Some(token.clone());
+                        self.plan_new_version(&key, &mut rec, &token, &[CURRENT.to_owned()], value)?
+                    }
+                }
+                None => record_only(key, &rec)?,
+            };
+            self.commit(&mut guard, &change)?;
+            Ok(UpdateSecretOutput {
+                arn: arn_of(&rec),
+                name: name_of(&rec),
+                version_id,
+            })
         })
     }
 
@@ -233,6 +247,7 @@ impl Session {
         value: &SecretValue,
     ) -> Result<Commit> {
         let now = self.now_ms();
+        audit::note_version(token.as_str());
         versions::add_version(rec, token.as_str(), stages, now)?;
         let removed = versions::collect_deprecated(rec, now, self.limits())?;
         rec.last_changed_ms = now;
@@ -261,20 +276,27 @@ impl Session {
         &self,
         input: UpdateSecretVersionStageInput,
     ) -> Result<SecretRef> {
-        let mut guard = self.writer()?;
-        let super::Found { key, mut rec } = self.resolve_live(&input.secret_id)?;
-        let now = self.now_ms();
-        versions::move_label(
-            &mut rec,
-            input.version_stage.as_str(),
-            input.move_to_version_id.as_ref().map(VersionId::as_str),
-            input.remove_from_version_id.as_ref().map(VersionId::as_str),
-        )?;
-        let removed = versions::collect_deprecated(&mut rec, now, self.limits())?;
-        rec.last_changed_ms = now;
-        let mut change = record_only(key, &rec)?;
-        drop_versions(self, &mut change.cleanup, &rec, &removed)?;
-        self.commit(&mut guard, &change)?;
-        Ok(secret_ref(&rec))
+        let audited_id = input.secret_id.clone();
+        self.audited("UpdateSecretVersionStage", Some(&audited_id), move || {
+            let mut guard = self.writer()?;
+            let super::Found { key, mut rec } = self.resolve_live(&input.secret_id)?;
+            let now = self.now_ms();
+            audit::note_stage(input.version_stage.as_str());
+            if let Some(to) = &input.move_to_version_id {
+                audit::note_version(to.as_str());
+            }
+            versions::move_label(
+                &mut rec,
+                input.version_stage.as_str(),
+                input.move_to_version_id.as_ref().map(VersionId::as_str),
+                input.remove_from_version_id.as_ref().map(VersionId::as_str),
+            )?;
+            let removed = versions::collect_deprecated(&mut rec, now, self.limits())?;
+            rec.last_changed_ms = now;
+            let mut change = record_only(key, &rec)?;
+            drop_versions(self, &mut change.cleanup, &rec, &removed)?;
+            self.commit(&mut guard, &change)?;
+            Ok(secret_ref(&rec))
+        })
     }
 }

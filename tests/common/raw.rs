@@ -100,7 +100,8 @@ pub fn read(store: &SecretStore, n: &str) -> strongroom::Result<String> {
 }
 
 /// An authenticated record taken apart: first byte 0xA1, a flag byte (1: a 40-byte commit stamp
-/// follows), the bare record, a 32-byte HMAC-SHA256 tag.
+/// follows; 3: an 80-byte one, with the audit chain's position), the bare record, a 32-byte
+/// HMAC-SHA256 tag.
 pub struct Envelope {
     pub stamp: Option<Vec<u8>>,
     pub inner: Vec<u8>,
@@ -112,6 +113,7 @@ pub fn envelope(bytes: &[u8]) -> Envelope {
     let (stamp, start) = match bytes[1] {
         0 => (None, 2),
         1 => (Some(bytes[2..42].to_vec()), 42),
+        3 => (Some(bytes[2..82].to_vec()), 82),
         f => panic!("flag byte {f}"),
     };
     let end = bytes.len() - 32;
@@ -123,12 +125,15 @@ pub fn envelope(bytes: &[u8]) -> Envelope {
 }
 
 /// Rewrites every record as a store written before records were authenticated held it: the
-/// bare record (values are bare already), and no integrity or stamp record.
+/// bare record (values are bare already), and no integrity or stamp record, and no audit log.
 pub fn strip_to_unauthenticated(b: &SledBackend) {
     for (ks, k, v) in all_records(b) {
         if ks == Keyspace::Values {
             assert_eq!(v[0], 1, "values are stored bare");
-        } else if ks == Keyspace::Meta && (k == b"integrity" || k == b"stamp") {
+        } else if ks == Keyspace::Audit
+            || (ks == Keyspace::Meta && k.starts_with(b"audit-"))
+            || (ks == Keyspace::Meta && (k == b"integrity" || k == b"stamp"))
+        {
             delete_raw(b, ks, &k);
         } else {
             put_raw(b, ks, k, envelope(&v).inner);

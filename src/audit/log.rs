@@ -1,0 +1,524 @@
+//! The log itself: its head (the next sequence number and the chain hash so far), appends that
+//! fail closed within a deadline, group syncs that write the signed checkpoint, and the open
+//! that removes the entry of a change that did not commit.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::entry::{StoredEntry, chain_hash, entry_key, genesis_hash};
+use crate::clock::{self, Clock, monotonic_now};
+use crate::error::{Error, Result};
+use crate::storage::{self, AuditMark, Commit, Keyspace, StorageBackend, WriteBatch};
+
+/// When a read's entry must be on disk before the read returns its value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuditMode {
+    /// Every entry is appended (in order, with its sequence number) before its call returns,
+    /// and is made durable by the next group sync, at most [`AuditSettings::sync_interval`]
+    /// later. A change's entry is always durable with the change. A crash can lose the entries
+    /// of reads, refusals and failures of the last interval, never a change's.
+    #[default]
+    Buffered,
+    /// Every call returns only once its entry is durable; concurrent calls share one sync.
+    Strict,
+    /// No audit log at all. Only for embedders who ask for it: nothing records who read what.
+    Off,
+}
+
+/// How the store's audit log behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditSettings {
+    /// When entries reach the disk.
+    pub mode: AuditMode,
+    /// How long a call may wait for the log (to append its entry, or, in strict mode, for it to
+    /// be durable) before it fails with [`Error::AuditUnavailable`] and answers nothing.
+    pub deadline: Duration,
+    /// How often buffered entries are made durable (and a signed checkpoint written).
+    pub sync_interval: Duration,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            mode: AuditMode::Buffered,
+            deadline: Duration::from_secs(1),
+            sync_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+impl AuditSettings {
+    /// The default settings in `mode`.
+    pub fn with_mode(mode: AuditMode) -> Self {
+        Self {
+            mode,
+            ..Self::default()
+        }
+    }
+}
+
+/// The `Meta` key of the signed checkpoint: the newest durable position of the chain.
+pub(crate) const CHECKPOINT_KEY: &[u8] = b"audit-head";
+/// The `Meta` key of the retention base: the position just before the oldest kept entry.
+pub(crate) const BASE_KEY: &[u8] = b"audit-base";
+
+/// A position of the chain, signed as every `Meta` record is (its MAC under the store's
+/// integrity key, and the store digest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Checkpoint {
+    pub(crate) seq: u64,
+    pub(crate) hash: [u8; 32],
+    pub(crate) time_ms: u64,
+}
+
+impl storage::Plain for Checkpoint {}
+
+struct Head {
+    next_seq: u64,
+    last_hash: [u8; 32],
+    /// Someone is appending (or committing a change with its entry).
+    busy: bool,
+    /// Why the log cannot be written any more (it then refuses every call until reopened).
+    failed: Option<String>,
+}
+
+struct Durable {
+    /// Every entry below this is durable.
+    below: u64,
+    /// A sync is running.
+    syncing: bool,
+}
+
+/// The audit log of one open store.
+pub(crate) struct AuditLog {
+    backend: Arc<dyn StorageBackend>,
+    clock: Arc<dyn Clock>,
+    settings: AuditSettings,
+    head: Mutex<Head>,
+    head_free: Condvar,
+    durable: Mutex<Durable>,
+    durable_changed: Condvar,
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    syncer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The head, held for one append or one change's commit.
+pub(crate) struct HeadGuard<'a> {
+    log: &'a AuditLog,
+    next_seq: u64,
+    last_hash: [u8; 32],
+}
+
+impl HeadGuard<'_> {
+    /// `entry` chained at the head: its key, stored bytes and position.
+    pub(crate) fn chain(&self, mut entry: StoredEntry) -> Result<([u8; 8], Vec<u8>, AuditMark)> {
+        entry.prev = self.last_hash;
+        let bytes = entry.encode()?;
+        let mark = AuditMark {
+            seq: self.next_seq,
+            hash: chain_hash(self.next_seq, &bytes),
+        };
+        Ok((entry_key(self.next_seq), bytes, mark))
+    }
+
+    /// The entry at `mark` is in the log.
+    pub(crate) fn advance(&mut self, mark: AuditMark) {
+        self.next_seq = mark.seq + 1;
+        self.last_hash = mark.hash;
+        let mut head = self.log.lock_head();
+        head.next_seq = self.next_seq;
+        head.last_hash = self.last_hash;
+    }
+}
+
+impl Drop for HeadGuard<'_> {
+    fn drop(&mut self) {
+        let mut head = self.log.lock_head();
+        head.busy = false;
+        drop(head);
+        self.log.head_free.notify_one();
+    }
+}
+
+/// What an open store holds of its audit log: the log, or nothing when it is off.
+pub(crate) type AuditHandle = Option<Arc<AuditLog>>;
+
+impl AuditLog {
+    /// Opens the log of a store whose last commit stamp says the chain stood at `mark` after
+    /// the last committed change. An entry after it that records a change can only be that of
+    /// a change that did not commit (the head is held for the whole of a change's commit, so
+    /// nothing follows it): it is removed. Checks that the entries the stamp, the signed
+    /// checkpoint and the retention base name are there, as they were.
+    pub(crate) fn open(
+        backend: Arc<dyn StorageBackend>,
+        store_id: [u8; 16],
+        mark: Option<AuditMark>,
+        settings: AuditSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<Self>> {
+        let base: Option<Checkpoint> = read_meta(&*backend, BASE_KEY)?;
+        let checkpoint: Option<Checkpoint> = read_meta(&*backend, CHECKPOINT_KEY)?;
+        let mut last = last_entry(&*backend)?;
+        if let Some((seq, entry, _)) = &last
+            && entry.change
+            && mark.is_none_or(|m| m.seq < *seq)
+        {
+            let seq = *seq;
+            let mut batch = WriteBatch::new();
+            batch.delete(Keyspace::Audit, entry_key(seq).to_vec());
+            backend.apply(&batch)?;
+            last = match seq.checked_sub(1).filter(|s| *s > 0) {
+                Some(before) => get_entry(&*backend, before)?.map(|(e, h)| (before, e, h)),
+                None => None,
+            };
+        }
+        let (next_seq, last_hash) = match &last {
+            Some((seq, _, hash)) => (seq + 1, *hash),
+            None => match base {
+                Some(b) => (b.seq + 1, b.hash),
+                None => (1, genesis_hash(&store_id)),
+            },
+        };
+        for (what, at) in [
+            ("last committed change", mark),
+            (
+                "signed checkpoint",
+                checkpoint.map(|c| AuditMark {
+                    seq: c.seq,
+                    hash: c.hash,
+                }),
+            ),
+        ] {
+            let Some(at) = at else { continue };
+            if base.is_some_and(|b| at.seq <= b.seq) {
+                continue;
+            }
+            if at.seq >= next_seq {
+                return Err(Error::AuditTampered {
+                    seq: next_seq,
+                    reason: format!(
+                        "the log ends at entry {}, but the store's {what} is entry {}: its tail was cut off",
+                        next_seq - 1,
+                        at.seq
+                    ),
+                });
+            }
+            match get_entry(&*backend, at.seq)? {
+                Some((_, hash)) if hash == at.hash => {}
+                _ => {
+                    return Err(Error::AuditTampered {
+                        seq: at.seq,
+                        reason: format!(
+                            "entry {} is not the one the store's {what} names: it was edited, or the log was rebuilt",
+                            at.seq
+                        ),
+                    });
+                }
+            }
+        }
+        let log = Arc::new(Self {
+            backend,
+            clock,
+            settings,
+            head: Mutex::new(Head {
+                next_seq,
+                last_hash,
+                busy: false,
+                failed: None,
+            }),
+            head_free: Condvar::new(),
+            durable: Mutex::new(Durable {
+                below: next_seq,
+                syncing: false,
+            }),
+            durable_changed: Condvar::new(),
+            stop: Arc::new((Mutex::new(false), Condvar::new())),
+            syncer: Mutex::new(None),
+        });
+        if settings.mode == AuditMode::Buffered {
+            let handle = spawn_syncer(
+                Arc::downgrade(&log),
+                log.stop.clone(),
+                settings.sync_interval,
+            )?;
+            *log.syncer.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+        }
+        Ok(log)
+    }
+
+    fn lock_head(&self) -> MutexGuard<'_, Head> {
+        self.head.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Why the log refuses every call, if it does.
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.lock_head().failed.clone()
+    }
+
+    fn fail(&self, why: String) -> Error {
+        let mut head = self.lock_head();
+        if head.failed.is_none() {
+            head.failed = Some(why.clone());
+        }
+        Error::AuditUnavailable(why)
+    }
+
+    /// Takes the head, waiting until `deadline` at most.
+    pub(crate) fn acquire(&self, deadline: Instant) -> Result<HeadGuard<'_>> {
+        let mut head = self.lock_head();
+        loop {
+            if let Some(why) = &head.failed {
+                return Err(Error::AuditUnavailable(why.clone()));
+            }
+            if !head.busy {
+                break;
+            }
+            let left = deadline.saturating_duration_since(monotonic_now());
+            if left.is_zero() {
+                return Err(Error::AuditUnavailable(format!(
+                    "the log did not take the entry within {} ms",
+                    self.settings.deadline.as_millis()
+                )));
+            }
+            head = self
+                .head_free
+                .wait_timeout(head, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        head.busy = true;
+        Ok(HeadGuard {
+            log: self,
+            next_seq: head.next_seq,
+            last_hash: head.last_hash,
+        })
+    }
+
+    /// The deadline of a call starting now.
+    pub(crate) fn deadline(&self) -> Instant {
+        monotonic_now() + self.settings.deadline
+    }
+
+    /// Appends `entry` (not a change's) before the call returns; in strict mode, waits until it
+    /// is durable. Its sequence number.
+    pub(crate) fn append(&self, entry: StoredEntry) -> Result<u64> {
+        let deadline = self.deadline();
+        let mut head = self.acquire(deadline)?;
+        let (key, bytes, mark) = head.chain(entry)?;
+        let mut batch = WriteBatch::new();
+        batch.put(Keyspace::Audit, key.to_vec(), bytes);
+        if let Err(e) = self.backend.apply(&batch) {
+            return Err(self.fail(format!("appending entry {} failed: {e}", mark.seq)));
+        }
+        head.advance(mark);
+        drop(head);
+        if self.settings.mode == AuditMode::Strict {
+            self.sync_through(mark.seq, Some(deadline))?;
+        }
+        Ok(mark.seq)
+    }
+
+    /// Commits `change` with `entry` as its audit entry, written in its `prepare` stage, its
+    /// position carried by the commit. The head is held throughout, so no entry follows one
+    /// whose change has not committed.
+    pub(crate) fn commit_change(&self, mut change: Commit, entry: StoredEntry) -> Result<()> {
+        let mut head = self.acquire(self.deadline())?;
+        let (key, bytes, mark) = head.chain(entry)?;
+        change.prepare.put(Keyspace::Audit, key.to_vec(), bytes);
+        change.audit = Some(mark);
+        self.backend.commit(&change)?;
+        head.advance(mark);
+        drop(head);
+        // The commit synced everything appended before it.
+        let mut durable = self.lock_durable();
+        durable.below = durable.below.max(mark.seq + 1);
+        drop(durable);
+        self.durable_changed.notify_all();
+        Ok(())
+    }
+
+    fn lock_durable(&self) -> MutexGuard<'_, Durable> {
+        self.durable.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes every entry through `seq` durable: by a sync this call runs, or by one another
+    /// call is running (one sync serves every caller waiting at the time).
+    pub(crate) fn sync_through(&self, seq: u64, deadline: Option<Instant>) -> Result<()> {
+        let mut durable = self.lock_durable();
+        loop {
+            if durable.below > seq {
+                return Ok(());
+            }
+            if let Some(why) = self.failure() {
+                return Err(Error::AuditUnavailable(why));
+            }
+            if !durable.syncing {
+                break;
+            }
+            durable = match deadline {
+                None => self
+                    .durable_changed
+                    .wait(durable)
+                    .unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(monotonic_now());
+                    if left.is_zero() {
+                        return Err(Error::AuditUnavailable(format!(
+                            "entry {seq} was not made durable within {} ms",
+                            self.settings.deadline.as_millis()
+                        )));
+                    }
+                    self.durable_changed
+                        .wait_timeout(durable, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+        }
+        durable.syncing = true;
+        drop(durable);
+        let result = self.checkpoint();
+        let mut durable = self.lock_durable();
+        durable.syncing = false;
+        if let Ok(through) = &result {
+            durable.below = durable.below.max(through + 1);
+        }
+        drop(durable);
+        self.durable_changed.notify_all();
+        match result {
+            Ok(through) if through >= seq => Ok(()),
+            Ok(_) => self.sync_through(seq, deadline),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Makes every appended entry durable, writing the signed checkpoint of the head; returns
+    /// the sequence number it reaches.
+    fn checkpoint(&self) -> Result<u64> {
+        let (seq, hash) = {
+            let head = self.lock_head();
+            (head.next_seq - 1, head.last_hash)
+        };
+        let record = Checkpoint {
+            seq,
+            hash,
+            time_ms: clock::to_millis(self.clock.now()),
+        };
+        let mut batch = WriteBatch::new();
+        batch.put(
+            Keyspace::Meta,
+            CHECKPOINT_KEY.to_vec(),
+            storage::encode(&record)?,
+        );
+        if let Err(e) = self.backend.commit(&Commit::visible(batch)) {
+            return Err(self.fail(format!("syncing the log failed: {e}")));
+        }
+        Ok(seq)
+    }
+
+    /// Syncs if entries were appended since the last sync.
+    fn sync_pending(&self) -> Result<()> {
+        let appended = self.lock_head().next_seq - 1;
+        if self.lock_durable().below > appended {
+            return Ok(());
+        }
+        self.sync_through(appended, None)
+    }
+
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        let (stop, wake) = &*self.stop;
+        *stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        wake.notify_all();
+        // The entries of the last interval: best effort, as the log closes.
+        let _ignored = self.sync_pending();
+        let handle = self
+            .syncer
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(h) = handle
+            && h.thread().id() != std::thread::current().id()
+        {
+            let _ignored = h.join();
+        }
+    }
+}
+
+fn spawn_syncer(
+    log: Weak<AuditLog>,
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    interval: Duration,
+) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("strongroom-audit-sync".into())
+        .spawn(move || {
+            let (stopped, wake) = &*stop;
+            loop {
+                let guard = stopped.lock().unwrap_or_else(|p| p.into_inner());
+                let (guard, _) = wake
+                    .wait_timeout_while(guard, interval, |s| !*s)
+                    .unwrap_or_else(|p| p.into_inner());
+                if *guard {
+                    return;
+                }
+                drop(guard);
+                let Some(log) = log.upgrade() else { return };
+                // A failure is kept in the log, which then refuses every call.
+                let _ignored = log.sync_pending();
+            }
+        })
+        .map_err(|e| Error::AuditUnavailable(format!("cannot start the log's sync thread: {e}")))
+}
+
+fn read_meta(backend: &dyn StorageBackend, key: &[u8]) -> Result<Option<Checkpoint>> {
+    backend
+        .get(Keyspace::Meta, key)?
+        .map(|b| storage::decode(&b))
+        .transpose()
+        .map_err(Error::from)
+}
+
+/// The entry stored at `seq`, with its chain hash.
+pub(crate) fn get_entry(
+    backend: &dyn StorageBackend,
+    seq: u64,
+) -> Result<Option<(StoredEntry, [u8; 32])>> {
+    let Some(bytes) = backend.get(Keyspace::Audit, &entry_key(seq))? else {
+        return Ok(None);
+    };
+    let entry = decode_entry(seq, &bytes)?;
+    Ok(Some((entry, chain_hash(seq, &bytes))))
+}
+
+/// An entry's bytes decoded, or the entry named as tampered with.
+pub(crate) fn decode_entry(seq: u64, bytes: &[u8]) -> Result<StoredEntry> {
+    storage::decode(bytes).map_err(|e| Error::AuditTampered {
+        seq,
+        reason: format!("entry {seq} does not decode ({e}): it was edited"),
+    })
+}
+
+/// The sequence number of a stored key.
+pub(crate) fn seq_of(key: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(key).ok().map(u64::from_be_bytes)
+}
+
+fn last_entry(backend: &dyn StorageBackend) -> Result<Option<(u64, StoredEntry, [u8; 32])>> {
+    let Some((key, bytes)) = backend.last(Keyspace::Audit)? else {
+        return Ok(None);
+    };
+    let seq = seq_of(&key).ok_or_else(|| Error::AuditTampered {
+        seq: 0,
+        reason: "an entry is stored under a key that is not a sequence number".into(),
+    })?;
+    let entry = decode_entry(seq, &bytes)?;
+    Ok(Some((seq, entry, chain_hash(seq, &bytes))))
+}

@@ -1,0 +1,169 @@
+//! Reading, verifying and trimming the audit log (each itself audited).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::Session;
+use crate::audit::{
+    AuditEntry, AuditQuery, AuditVerification, StoredEntry, entry_key, verify_chain,
+};
+use crate::clock;
+use crate::error::{Error, Result};
+use crate::storage::{self, Authenticated, Commit, Keyspace, StorageBackend};
+
+/// How many entries a read of the log fetches at once.
+const PAGE: usize = 4096;
+
+/// The entries of the audit log a query asked for, oldest first, read a page at a time.
+pub struct AuditEntries {
+    backend: Arc<Authenticated>,
+    query: AuditQuery,
+    next_seq: u64,
+    buffered: VecDeque<AuditEntry>,
+    done: bool,
+}
+
+impl std::fmt::Debug for AuditEntries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditEntries")
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditEntries {
+    fn fill(&mut self) -> Result<()> {
+        while self.buffered.is_empty() && !self.done {
+            let page = self
+                .backend
+                .scan_from(Keyspace::Audit, &entry_key(self.next_seq), PAGE)?;
+            if page.len() < PAGE {
+                self.done = true;
+            }
+            for (key, bytes) in page {
+                let seq = <[u8; 8]>::try_from(key.as_slice())
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| Error::AuditTampered {
+                        seq: self.next_seq,
+                        reason: "an entry is stored under a key that is not a sequence number"
+                            .into(),
+                    })?;
+                let stored: StoredEntry =
+                    storage::decode(&bytes).map_err(|e| Error::AuditTampered {
+                        seq,
+                        reason: format!("entry {seq} does not decode ({e}): it was edited"),
+                    })?;
+                self.next_seq = seq + 1;
+                let entry = stored.into_entry(seq);
+                if self.query.matches(&entry) {
+                    self.buffered.push_back(entry);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for AuditEntries {
+    type Item = Result<AuditEntry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Err(e) = self.fill() {
+            self.done = true;
+            self.buffered.clear();
+            return Some(Err(e));
+        }
+        self.buffered.pop_front().map(Ok)
+    }
+}
+
+impl Session {
+    /// The audit log's entries that `query` asks for, oldest first, from entry `from_seq` on
+    /// (1 for all). The export is itself audited (`ExportAuditLog`). Entries appended while
+    /// the iterator runs are included when it reaches them: a follower can start again from
+    /// the last sequence number it saw, plus one.
+    pub fn audit_entries(&self, query: AuditQuery, from_seq: u64) -> Result<AuditEntries> {
+        self.audited("ExportAuditLog", None, || {
+            self.healthy()?;
+            Ok(AuditEntries {
+                backend: self.inner().backend.clone(),
+                query,
+                next_seq: from_seq.max(1),
+                buffered: VecDeque::new(),
+                done: false,
+            })
+        })
+    }
+
+    /// Checks the whole audit log: every entry links to the one before it, the entries the
+    /// signed checkpoint and the last committed change name are there as they were signed, and
+    /// nothing is missing at the end. [`Error::AuditTampered`] names the first entry that does
+    /// not verify. `progress` hears how many entries were checked, every 65,536 and at the end.
+    /// Itself audited (`VerifyAuditLog`).
+    pub fn verify_audit_log(&self, progress: &mut dyn FnMut(u64)) -> Result<AuditVerification> {
+        self.audited("VerifyAuditLog", None, || {
+            self.healthy()?;
+            let inner = self.inner();
+            verify_chain(
+                &*inner.backend,
+                &inner.store_id,
+                inner.backend.audit_mark(),
+                progress,
+            )
+        })
+    }
+
+    /// Drops the audit entries older than `cutoff`, keeping a signed base (the position of the
+    /// last entry dropped) from which the rest still verifies. The last committed change's
+    /// entry and everything after it are always kept. Returns how many entries were dropped.
+    /// Itself audited (`DropAuditEntries`), as a change.
+    pub fn drop_audit_entries_before(&self, cutoff: SystemTime) -> Result<u64> {
+        self.audited("DropAuditEntries", None, || {
+            let mut guard = self.writer()?;
+            let inner = self.inner();
+            let keep_from = inner.backend.audit_mark().map_or(u64::MAX, |m| m.seq);
+            let cutoff_ms = clock::to_millis(cutoff);
+            let mut change = Commit::default();
+            let mut base = None;
+            let mut from = 1u64;
+            'scan: loop {
+                let page = inner
+                    .backend
+                    .scan_from(Keyspace::Audit, &entry_key(from), PAGE)?;
+                if page.is_empty() {
+                    break;
+                }
+                for (key, bytes) in &page {
+                    let Ok(seq) = <[u8; 8]>::try_from(key.as_slice()).map(u64::from_be_bytes)
+                    else {
+                        break 'scan;
+                    };
+                    let stored: StoredEntry = storage::decode(bytes)?;
+                    if seq >= keep_from || stored.time_ms >= cutoff_ms {
+                        break 'scan;
+                    }
+                    change.cleanup.delete(Keyspace::Audit, key.clone());
+                    base = Some((seq, crate::audit::chain_hash(seq, bytes)));
+                    from = seq + 1;
+                }
+            }
+            let Some((seq, hash)) = base else {
+                return Ok(0);
+            };
+            let dropped = u64::try_from(change.cleanup.ops().len()).unwrap_or(u64::MAX);
+            let record = crate::audit::Checkpoint {
+                seq,
+                hash,
+                time_ms: self.now_ms(),
+            };
+            change.commit.put(
+                Keyspace::Meta,
+                crate::audit::BASE_KEY.to_vec(),
+                storage::encode(&record)?,
+            );
+            self.commit(&mut guard, &change)?;
+            Ok(dropped)
+        })
+    }
+}
