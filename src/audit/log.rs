@@ -313,7 +313,11 @@ impl AuditLog {
         let mut batch = WriteBatch::new();
         batch.put(Keyspace::Audit, key.to_vec(), bytes);
         if let Err(e) = self.backend.apply(&batch) {
-            return Err(self.fail(format!("appending entry {} failed: {e}", mark.seq)));
+            return Err(self.fail(format!(
+                "appending entry {} failed: {}",
+                mark.seq,
+                chain(&e)
+            )));
         }
         head.advance(mark);
         drop(head);
@@ -416,7 +420,7 @@ impl AuditLog {
             storage::encode(&record)?,
         );
         if let Err(e) = self.backend.commit(&Commit::visible(batch)) {
-            return Err(self.fail(format!("syncing the log failed: {e}")));
+            return Err(self.fail(format!("syncing the log failed: {}", chain(&e))));
         }
         Ok(seq)
     }
@@ -429,26 +433,30 @@ impl AuditLog {
         }
         self.sync_through(appended, None)
     }
-
 }
 
-impl Drop for AuditLog {
-    fn drop(&mut self) {
+impl AuditLog {
+    /// Stops the sync thread and makes every appended entry durable (best effort: the store is
+    /// closing). Called when the store closes, so that closing is the last word on the log.
+    pub(crate) fn close(&self) {
         let (stop, wake) = &*self.stop;
         *stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
         wake.notify_all();
-        // The entries of the last interval: best effort, as the log closes.
-        let _ignored = self.sync_pending();
-        let handle = self
-            .syncer
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let handle = self.syncer.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(h) = handle
             && h.thread().id() != std::thread::current().id()
         {
             let _ignored = h.join();
         }
+        if self.failure().is_none() {
+            let _ignored = self.sync_pending();
+        }
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -476,6 +484,18 @@ fn spawn_syncer(
             }
         })
         .map_err(|e| Error::AuditUnavailable(format!("cannot start the log's sync thread: {e}")))
+}
+
+/// An error with its causes, for a message that says what the device said.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 fn read_meta(backend: &dyn StorageBackend, key: &[u8]) -> Result<Option<Checkpoint>> {

@@ -87,6 +87,15 @@ struct Inner {
     audit: AuditHandle,
 }
 
+impl Drop for Inner {
+    /// The store closes: the audit entries of the last interval are made durable.
+    fn drop(&mut self) {
+        if let Some(log) = &self.audit {
+            log.close();
+        }
+    }
+}
+
 /// Something in this process that must hear of every committed change to a secret before the
 /// call that made it returns.
 pub(crate) trait ChangeListener: Send + Sync {
