@@ -22,6 +22,7 @@
 
 #![forbid(unsafe_code)]
 
+mod audit;
 mod auth;
 mod config;
 mod error;
@@ -33,6 +34,7 @@ mod server;
 mod state;
 mod tls;
 
+pub use audit::audit_json;
 pub use auth::{Credentials, MAX_CLOCK_SKEW};
 pub use config::{
     DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN, DEFAULT_REGION,

@@ -37,6 +37,11 @@ use tokio::time::Instant;
 
 use crate::tls::Tls;
 
+/// The address a request came from, as the listener accepted its connection (a request
+/// extension; the audit log records it).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Peer(pub(crate) std::net::SocketAddr);
+
 /// Descriptors kept free for everything but client connections: the store's files, logs,
 /// rotation commands' pipes, connections to databases being rotated.
 const RESERVED_DESCRIPTORS: u64 = 64;
@@ -309,8 +314,8 @@ pub(crate) async fn serve(
             accepted = listener.accept() => accepted,
             _ = stopping.wait_for(|s| *s) => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok((stream, peer)) => (stream, peer),
             Err(e) if is_out_of_descriptors(&e) => {
                 tracing::warn!(error = %e, "out of file descriptors: shedding an idle connection");
                 registry.shed_one();
@@ -345,7 +350,7 @@ pub(crate) async fn serve(
                 conn: Arc::clone(&conn),
             };
             match tls {
-                None => serve_connection(tracked, conn, router, limits, stopping).await,
+                None => serve_connection(tracked, conn, peer, router, limits, stopping).await,
                 Some(tls) => {
                     // The handshake is part of the wait for the first request's head.
                     let handshake = tls.acceptor().accept(tracked);
@@ -356,7 +361,7 @@ pub(crate) async fn serve(
                         () = tokio::time::sleep_until(deadline) => None,
                     };
                     if let Some(stream) = stream {
-                        serve_connection(stream, conn, router, limits, stopping).await;
+                        serve_connection(stream, conn, peer, router, limits, stopping).await;
                     }
                 }
             }
@@ -385,6 +390,7 @@ fn is_out_of_descriptors(e: &io::Error) -> bool {
 async fn serve_connection<S>(
     stream: S,
     conn: Arc<Conn>,
+    peer: std::net::SocketAddr,
     router: Router,
     limits: ConnectionLimits,
     mut stopping: watch::Receiver<bool>,
@@ -394,10 +400,11 @@ async fn serve_connection<S>(
     let service = {
         let conn = Arc::clone(&conn);
         let inner = TowerToHyperService::new(router);
-        hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             conn.set(Phase::Busy {
                 since: Instant::now(),
             });
+            request.extensions_mut().insert(Peer(peer));
             let answer = hyper::service::Service::call(&inner, request);
             let conn = Arc::clone(&conn);
             async move {

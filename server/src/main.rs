@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use strongroom::{AccountId, CopyCurrentValueRotator, LocalKeyProvider, Region, SecretStore};
+use strongroom::{
+    AccountId, AuditMode, AuditQuery, AuditSettings, CopyCurrentValueRotator, LocalKeyProvider,
+    Principal, Region, RequestContext, SecretStore, Session,
+};
 use strongroom_server::{
     Credentials, DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN,
     DEFAULT_REGION, ServerState, Settings, TlsFiles, become_subreaper, parse_rotation_mapping,
@@ -31,7 +34,58 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the Secrets Manager API on an embedded store in a local data folder.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Read or check the audit log of a store that is not running (a store folder has one
+    /// opener at a time).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the whole chain: every entry, the signed checkpoint, the last committed change's
+    /// entry, and that nothing is cut off. Exits 1, naming the first bad entry, if it does not
+    /// verify.
+    Verify(StoreArgs),
+    /// Print entries as JSON Lines with CloudTrail's field names, oldest first.
+    Export(ExportArgs),
+}
+
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// Data folder [default: ./strongroom-data].
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Master key file [default: DIR/master.key].
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Only entries at or after this time (RFC 3339, `2026-12-08T10:00:00Z`).
+    #[arg(long, value_name = "TIME", value_parser = rfc3339)]
+    since: Option<std::time::SystemTime>,
+    /// Only entries before this time (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = rfc3339)]
+    until: Option<std::time::SystemTime>,
+    /// Only entries about this secret (a name or an ARN).
+    #[arg(long, value_name = "ID")]
+    secret: Option<String>,
+    /// Only entries of this principal.
+    #[arg(long, value_name = "PRINCIPAL")]
+    principal: Option<String>,
+    /// Start at this sequence number (to continue an earlier export).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    from_seq: u64,
+}
+
+fn rfc3339(s: &str) -> Result<std::time::SystemTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(std::time::SystemTime::from)
+        .map_err(|e| format!("not an RFC 3339 time ({e}): write it as 2026-12-08T10:00:00Z"))
 }
 
 #[derive(clap::Args)]
@@ -119,6 +173,10 @@ struct ServeArgs {
     /// authentication was stripped looks the same. A command-line flag only.
     #[arg(long)]
     upgrade_store: bool,
+    /// When a read's audit entry must be durable: `buffered` (the default: appended before the
+    /// read returns, synced at most 100 ms later) or `strict` (synced before it returns).
+    #[arg(long, value_name = "MODE", value_parser = ["buffered", "strict"])]
+    audit_mode: Option<String>,
     /// TOML file with the same settings (flags win).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -153,7 +211,9 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
+        Command::Audit(AuditCommand::Verify(args)) => audit_verify(&args),
+        Command::Audit(AuditCommand::Export(args)) => audit_export(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -302,9 +362,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "created a new master key file (mode 0600); back it up: without it the store cannot be read"
         );
     }
+    let audit = match args.audit_mode.as_deref() {
+        Some("strict") => AuditSettings::with_mode(AuditMode::Strict),
+        _ => AuditSettings::default(),
+    };
     let mut builder = SecretStore::builder(db, Arc::new(provider))
         .region(region)
-        .account_id(account);
+        .account_id(account)
+        .audit(audit);
     if args.upgrade_store {
         builder = builder.upgrade_unauthenticated_store();
     }
@@ -400,6 +465,91 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     // period) must not hold the process: every acknowledged write is already on disk.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     result
+}
+
+/// A session on the store in `args`' folder (not running), for the audit commands: the
+/// operator's, as the audit log records it.
+fn open_stopped(args: &StoreArgs) -> Result<Session, String> {
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let key_file = args
+        .key_file
+        .clone()
+        .unwrap_or_else(|| data.join(DEFAULT_KEY_FILE));
+    let db = data.join("db");
+    if !db.exists() {
+        return Err(format!("no store in {}", data.display()));
+    }
+    if !key_file.exists() {
+        return Err(format!(
+            "the master key file {} is missing",
+            key_file.display()
+        ));
+    }
+    let provider = LocalKeyProvider::open(&key_file)
+        .map_err(|e| format!("key file {}: {e}", key_file.display()))?;
+    let store = SecretStore::builder(db, Arc::new(provider))
+        .open()
+        .map_err(|e| format!("opening the store in {}: {e}", data.display()))?;
+    let operator = Principal::new("strongroom:operator").map_err(|e| e.to_string())?;
+    Ok(store.session(RequestContext::new(operator).invoked_by("strongroom-cli")))
+}
+
+fn audit_verify(args: &StoreArgs) -> Result<(), String> {
+    let session = open_stopped(args)?;
+    let show = std::io::stderr().is_terminal();
+    let verified = session
+        .verify_audit_log(&mut |n| {
+            if show {
+                eprint!("\rverified {n} entries");
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    if show {
+        eprintln!();
+    }
+    let range = match (verified.first_seq, verified.last_seq) {
+        (Some(a), Some(b)) => format!("entries {a} to {b}"),
+        _ => "no entries".to_owned(),
+    };
+    println!(
+        "the audit log verifies: {} entries ({range}), signed checkpoint at {}",
+        verified.entries,
+        verified
+            .checkpoint_seq
+            .map_or_else(|| "none yet".to_owned(), |s| format!("entry {s}"))
+    );
+    Ok(())
+}
+
+fn audit_export(args: &ExportArgs) -> Result<(), String> {
+    let session = open_stopped(&args.store)?;
+    let mut query = AuditQuery::all();
+    if let Some(t) = args.since {
+        query = query.since(t);
+    }
+    if let Some(t) = args.until {
+        query = query.until(t);
+    }
+    if let Some(s) = &args.secret {
+        query = query.secret(s.clone());
+    }
+    if let Some(p) = &args.principal {
+        query = query.principal(p.clone());
+    }
+    let entries = session
+        .audit_entries(query, args.from_seq)
+        .map_err(|e| e.to_string())?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for entry in entries {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let line = serde_json::to_string(&strongroom_server::audit_json(&entry))
+            .map_err(|e| e.to_string())?;
+        writeln!(out, "{line}").map_err(|e| format!("stdout: {e}"))?;
+    }
+    out.flush().map_err(|e| format!("stdout: {e}"))
 }
 
 fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {

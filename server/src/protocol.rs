@@ -8,10 +8,13 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use http_body_util::{BodyExt, Limited};
-use strongroom::{Principal, Region, RequestContext, RequestId, SecretId};
+use strongroom::{CallerInfo, Principal, Region, RequestContext, RequestId, SecretId};
+
+use crate::listener::Peer;
 
 use crate::auth;
 use crate::error::ApiError;
@@ -45,6 +48,11 @@ struct RequestLog {
     secret: Option<String>,
     principal: Option<Principal>,
     written: bool,
+    /// What the request tells of its caller, for the audit log.
+    caller: CallerInfo,
+    /// The request reached its operation's handler, which audits it (else a refusal is
+    /// audited here).
+    handled: bool,
 }
 
 impl RequestLog {
@@ -111,8 +119,15 @@ async fn handle(State(state): State<Arc<ServerState>>, request: Request) -> Resp
         secret: None,
         principal: None,
         written: false,
+        caller: CallerInfo::new(),
+        handled: false,
     };
     let result = serve(&state, request, &mut log).await;
+    if let Err(e) = &result
+        && !log.handled
+    {
+        audit_refusal(&state, &log, e);
+    }
     let (status, body) = match &result {
         Ok(_) => (StatusCode::OK, None),
         Err(e) => (e.status, Some(e.body())),
@@ -185,6 +200,7 @@ async fn serve(
     log: &mut RequestLog,
 ) -> Result<Vec<u8>, ApiError> {
     let (parts, body) = request.into_parts();
+    log.caller = caller_of(&parts);
     if parts.uri.path() != "/" {
         return Err(ApiError {
             status: StatusCode::NOT_FOUND,
@@ -278,16 +294,25 @@ async fn serve(
 
     let context = RequestContext::new(principal)
         .with_request_id(log.request_id.clone())
-        .with_region(region);
+        .with_region(region)
+        .with_caller(log.caller.clone());
     let session = state.store.session(context);
     let rotation_wake = Arc::clone(&state.rotation.wake);
+    log.handled = true;
     let work = move || {
+        let audit = session.clone();
         let mut call = Call {
             session,
             secret: None,
             rotation_wake,
         };
-        let result = handler(&mut call, &body);
+        // The engine's operations audit themselves; a request refused before it reached one
+        // (its body did not parse) is recorded as a refusal.
+        let result = audit.audit_request(
+            name,
+            || handler(&mut call, &body),
+            |e: &ApiError| (e.code.to_string(), e.message.clone()),
+        );
         (result, call.secret)
     };
     let (result, secret) = if INLINE.contains(&name) {
@@ -321,6 +346,56 @@ fn shorten(text: &str) -> &str {
     text.char_indices()
         .nth(128)
         .map_or(text, |(cut, _)| text.get(..cut).unwrap_or(text))
+}
+
+/// What a request tells of its caller: the access key id it claims, the address it came from,
+/// its `User-Agent` (at most 256 characters).
+fn caller_of(parts: &Parts) -> CallerInfo {
+    let mut caller = CallerInfo::new();
+    if let Some(id) = auth::claimed_access_key(&parts.headers) {
+        caller = caller.access_key_id(id);
+    }
+    if let Some(Peer(addr)) = parts.extensions.get::<Peer>() {
+        caller = caller.source_ip(addr.ip().to_string());
+    }
+    if let Some(agent) = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        caller = caller.user_agent(agent.chars().take(256).collect::<String>());
+    }
+    caller
+}
+
+/// Audits a request refused before it reached its operation (a bad or missing signature, an
+/// unknown key or operation, a body too large), with what could be told of the caller.
+fn audit_refusal(state: &ServerState, log: &RequestLog, error: &ApiError) {
+    let principal = log.principal.clone().unwrap_or_else(unauthenticated);
+    let context = RequestContext::new(principal)
+        .with_request_id(log.request_id.clone())
+        .with_caller(log.caller.clone());
+    let operation = match log.operation {
+        "-" => "unknown",
+        other => other,
+    };
+    if let Err(e) =
+        state
+            .store
+            .session(context)
+            .audit_refusal(operation, &error.code, &error.message)
+    {
+        tracing::error!(
+            request_id = log.request_id.as_str(),
+            error = %e,
+            "a refused request could not be audited"
+        );
+    }
+}
+
+/// The principal of a request whose signature was not verified.
+fn unauthenticated() -> Principal {
+    Principal::new("unauthenticated").unwrap_or_else(|_| Principal::system())
 }
 
 fn anonymous() -> Principal {

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod audit;
 mod binary;
 mod connections;
 mod malformed;

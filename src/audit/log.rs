@@ -321,6 +321,7 @@ impl AuditLog {
         }
         head.advance(mark);
         drop(head);
+        super::count_written();
         if self.settings.mode == AuditMode::Strict {
             self.sync_through(mark.seq, Some(deadline))?;
         }
@@ -338,6 +339,7 @@ impl AuditLog {
         self.backend.commit(&change)?;
         head.advance(mark);
         drop(head);
+        super::count_written();
         // The commit synced everything appended before it.
         let mut durable = self.lock_durable();
         durable.below = durable.below.max(mark.seq + 1);

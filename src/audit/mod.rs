@@ -22,7 +22,7 @@ pub use log::{AuditMode, AuditSettings};
 pub use verify::AuditVerification;
 pub(crate) use verify::verify_chain;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use crate::error::Error;
 use crate::model::SecretId;
@@ -30,7 +30,7 @@ use crate::model::SecretId;
 /// What one call of a public operation has told the audit log so far.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Call {
-    pub(crate) operation: &'static str,
+    pub(crate) operation: String,
     pub(crate) secret_id: Option<String>,
     pub(crate) secret_arn: Option<String>,
     pub(crate) version_id: Option<String>,
@@ -42,6 +42,18 @@ pub(crate) struct Call {
 thread_local! {
     /// The calls running on this thread, innermost last.
     static CALLS: RefCell<Vec<Call>> = const { RefCell::new(Vec::new()) };
+    /// How many entries calls on this thread have written.
+    static WRITTEN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts an entry written by this thread.
+pub(crate) fn count_written() {
+    WRITTEN.with(|w| w.set(w.get().wrapping_add(1)));
+}
+
+/// How many entries this thread has written so far.
+pub(crate) fn written() -> u64 {
+    WRITTEN.with(Cell::get)
 }
 
 /// A call being audited on this thread; ends (and is taken off the stack) on drop.
@@ -51,11 +63,11 @@ pub(crate) struct CallScope {
 
 impl CallScope {
     /// Starts auditing a call of `operation` about `secret_id`.
-    pub(crate) fn begin(operation: &'static str, secret_id: Option<&SecretId>) -> Self {
+    pub(crate) fn begin(operation: &str, secret_id: Option<&SecretId>) -> Self {
         let depth = CALLS.with(|c| {
             let mut calls = c.borrow_mut();
             calls.push(Call {
-                operation,
+                operation: operation.to_owned(),
                 secret_id: secret_id.map(ToString::to_string),
                 ..Call::default()
             });

@@ -79,6 +79,47 @@ impl Iterator for AuditEntries {
 }
 
 impl Session {
+    /// Records a request refused before it reached an operation (a bad or missing signature,
+    /// an unknown access key, an unknown operation), under this session's context (whatever
+    /// the server could tell of the caller): one entry, `operation` with `error_code` and
+    /// `message`. A no-op when the audit log is off.
+    pub fn audit_refusal(&self, operation: &str, error_code: &str, message: &str) -> Result<()> {
+        let Some(log) = self.inner().audit.clone() else {
+            return Ok(());
+        };
+        let call = crate::audit::Call {
+            operation: operation.to_owned(),
+            ..crate::audit::Call::default()
+        };
+        let mut entry = self.entry_for(&call, None, false);
+        entry.error_code = Some(error_code.to_owned());
+        entry.error_message = Some(message.to_owned());
+        log.append(entry).map(|_| ())
+    }
+
+    /// Runs `f`, one request a server handles for `operation`, and makes sure it leaves an
+    /// entry: the operations it calls audit themselves; if it fails before calling any (its
+    /// input did not parse, say), its failure is recorded as a refusal (`describe` gives the
+    /// AWS error name and message). For servers built on the engine.
+    pub fn audit_request<T, E>(
+        &self,
+        operation: &str,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+        describe: impl FnOnce(&E) -> (String, String),
+    ) -> std::result::Result<T, E> {
+        let before = crate::audit::written();
+        let result = f();
+        if let Err(e) = &result
+            && crate::audit::written() == before
+        {
+            let (code, message) = describe(e);
+            // The request fails anyway; an entry that cannot be written is the log's failure,
+            // which the next call reports.
+            let _ignored = self.audit_refusal(operation, &code, &message);
+        }
+        result
+    }
+
     /// The audit log's entries that `query` asks for, oldest first, from entry `from_seq` on
     /// (1 for all). The export is itself audited (`ExportAuditLog`). Entries appended while
     /// the iterator runs are included when it reaches them: a follower can start again from

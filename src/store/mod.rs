@@ -350,7 +350,12 @@ impl Session {
     }
 
     /// The audit entry of `call` in this session (its chain link is set when it is appended).
-    fn entry_for(&self, call: &audit::Call, error: Option<&Error>, change: bool) -> StoredEntry {
+    pub(crate) fn entry_for(
+        &self,
+        call: &audit::Call,
+        error: Option<&Error>,
+        change: bool,
+    ) -> StoredEntry {
         let ctx = &self.ctx;
         let (error_code, error_message) = error.map(audit::error_fields).unzip();
         StoredEntry {
@@ -359,7 +364,7 @@ impl Session {
             principal: ctx.principal().as_str().to_owned(),
             invoked_by: ctx.invoker().map(str::to_owned),
             request_id: ctx.request_id().as_str().to_owned(),
-            operation: call.operation.to_owned(),
+            operation: call.operation.clone(),
             region: self.region().as_str().to_owned(),
             secret_id: call.secret_id.clone(),
             secret_arn: call.secret_arn.clone(),
@@ -395,7 +400,7 @@ impl Session {
             None => inner.backend.commit(change).map_err(Error::from),
             Some(log) => {
                 let call = audit::current().unwrap_or_else(|| audit::Call {
-                    operation: "Internal",
+                    operation: "Internal".to_owned(),
                     ..audit::Call::default()
                 });
                 let entry = self.entry_for(&call, None, true);

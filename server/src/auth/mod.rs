@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 use sigv4::derive_signing_key;
 
 use crate::error::ConfigError;
-pub(crate) use sigv4::{scope_region, verify};
+pub(crate) use sigv4::{claimed_access_key, scope_region, verify};
 
 /// How far a request's `X-Amz-Date` may be from the server's clock.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);

@@ -39,6 +39,19 @@ fn invalid_signature(message: impl Into<String>) -> ApiError {
     ApiError::client("InvalidSignatureException", message)
 }
 
+/// The access key id a request claims in its `Authorization` header, verified or not (for the
+/// audit log's record of a refused request): at most 128 printable characters.
+pub(crate) fn claimed_access_key(headers: &HeaderMap) -> Option<String> {
+    let header = headers.get("authorization")?.to_str().ok()?;
+    let params = header.strip_prefix("AWS4-HMAC-SHA256")?;
+    let credential = params
+        .split(',')
+        .find_map(|p| p.trim().strip_prefix("Credential="))?;
+    let id = credential.split('/').next()?;
+    (!id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic()))
+        .then(|| id.to_owned())
+}
+
 fn parse_authorization(header: &str) -> Result<Authorization<'_>, ApiError> {
     let Some(params) = header.strip_prefix("AWS4-HMAC-SHA256") else {
         return Err(incomplete(
