@@ -1,5 +1,7 @@
 //! A process killed (SIGKILL) in the middle of writes leaves a store that reopens whole: every
-//! acknowledged write is there, exactly one version is AWSCURRENT, and every version decrypts.
+//! acknowledged write is there, exactly one version is AWSCURRENT, and every version decrypts;
+//! the audit log verifies, its last change entry is the store's last committed change, and it
+//! holds an entry for every acknowledged change and at most one more per kill.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,9 +16,15 @@ use std::sync::Arc;
 
 use common::*;
 use strongroom::{
-    CreateSecretInput, GetSecretValueInput, InsecureTestKeyProvider, ListSecretVersionIdsInput,
-    PutSecretValueInput, SecretStore, StagingLabel, UpdateSecretVersionStageInput,
+    AuditEntry, AuditQuery, CreateSecretInput, GetSecretValueInput, InsecureTestKeyProvider,
+    ListSecretVersionIdsInput, PutSecretValueInput, SecretStore, StagingLabel,
+    UpdateSecretVersionStageInput,
 };
+
+/// The changes the child commits for value `n`: a put, and for every third a label move too.
+fn changes_for(n: u64) -> u64 {
+    if n.is_multiple_of(3) { 2 } else { 1 }
+}
 
 const CHILD_ENV: &str = "STRONGROOM_CRASH_CHILD_DIR";
 
@@ -76,6 +84,8 @@ fn killed_writers_leave_a_whole_store() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data");
     let mut acked = 0u64;
+    // Changes acknowledged to the child over all rounds (the create first).
+    let mut acked_changes = 1u64;
     for round in 0..6u64 {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
@@ -96,13 +106,22 @@ fn killed_writers_leave_a_whole_store() {
         let mut seen = 0;
         while seen < target {
             let line = lines.next().expect("child ended early").unwrap();
-            if let Some(n) = line.strip_prefix("ack ") {
+            // The harness may print the test's name on the same line as its first output.
+            if let Some((_, n)) = line.split_once("ack ") {
                 acked = n.trim().parse().unwrap();
+                acked_changes += changes_for(acked);
                 seen += 1;
             }
         }
         child.kill().unwrap();
         child.wait().unwrap();
+        // What the child acknowledged before it died, read or not yet.
+        for line in lines {
+            if let Some((_, n)) = line.unwrap().split_once("ack ") {
+                acked = n.trim().parse().unwrap();
+                acked_changes += changes_for(acked);
+            }
+        }
 
         let store = open(&path);
         let s = store.as_system();
@@ -127,6 +146,54 @@ fn killed_writers_leave_a_whole_store() {
             s.get_secret_value(GetSecretValueInput::new(id("c")).version_id(v.version_id))
                 .unwrap();
         }
+
+        // The audit log: whole, with every acknowledged change; a change committed but not yet
+        // acknowledged when the child died (at most the put and the label move of one value)
+        // may have its entry too, and the last change entry is the store's last change.
+        s.verify_audit_log(&mut |_| {}).unwrap();
+        let entries: Vec<AuditEntry> = s
+            .audit_entries(AuditQuery::all(), 1)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let changes: Vec<&AuditEntry> = entries.iter().filter(|e| e.change).collect();
+
+        let committed = u64::try_from(changes.len()).unwrap();
+        assert!(
+            committed >= acked_changes && committed <= acked_changes + 2,
+            "round {round}: {committed} change entries, {acked_changes} changes acknowledged"
+        );
+        let mut put_versions: Vec<&str> = changes
+            .iter()
+            .filter(|e| e.operation == "PutSecretValue")
+            .map(|e| e.version_id.as_deref().unwrap())
+            .collect();
+        let puts = put_versions.len();
+        put_versions.sort_unstable();
+        put_versions.dedup();
+        assert_eq!(put_versions.len(), puts, "one entry per version created");
+        let last = changes.last().unwrap();
+        let labels_of_last = last
+            .version_id
+            .as_deref()
+            .and_then(|v| map.iter().find(|(id, _)| id.as_str() == v))
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default();
+        match last.operation.as_str() {
+            "UpdateSecretVersionStage" => {
+                assert!(labels_of_last.contains(&StagingLabel::CURRENT), "{last:?}");
+            }
+            "PutSecretValue" => assert!(
+                labels_of_last.contains(&StagingLabel::CURRENT)
+                    || labels_of_last.contains(&StagingLabel::PENDING),
+                "round {round}: the last change entry names a version the store does not \
+                 label: {last:?} {map:?}"
+            ),
+            "CreateSecret" => {}
+            other => panic!("round {round}: unexpected change entry {other}"),
+        }
+        // Committed but unacknowledged changes count from here on.
+        acked_changes = committed;
         acked = now;
     }
 }
