@@ -413,7 +413,7 @@ impl StorageBackend for Gate {
     }
 }
 
-fn gated(deadline: Duration) -> (tempfile::TempDir, Arc<Gate>, SecretStore) {
+fn gated(mode: AuditMode, deadline: Duration) -> (tempfile::TempDir, Arc<Gate>, SecretStore) {
     let dir = tempfile::tempdir().unwrap();
     let gate = Arc::new(Gate {
         inner: SledBackend::open(dir.path()).unwrap(),
@@ -422,8 +422,10 @@ fn gated(deadline: Duration) -> (tempfile::TempDir, Arc<Gate>, SecretStore) {
         entered: Mutex::new(false),
         changed: Condvar::new(),
     });
-    let mut settings = AuditSettings::default();
+    let mut settings = AuditSettings::with_mode(mode);
     settings.deadline = deadline;
+    // No sync of its own during the test: the test decides when the log is written.
+    settings.sync_interval = Duration::from_secs(3600);
     let store =
         SecretStore::builder_with_backend(gate.clone(), Arc::new(InsecureTestKeyProvider::new(1)))
             .audit(settings)
@@ -434,7 +436,8 @@ fn gated(deadline: Duration) -> (tempfile::TempDir, Arc<Gate>, SecretStore) {
 
 #[test]
 fn reads_and_writes_fail_closed_when_the_log_cannot_be_written() {
-    let (_dir, gate, store) = gated(Duration::from_secs(1));
+    // Strict: the read's own sync fails, so the read answers nothing.
+    let (_dir, gate, store) = gated(AuditMode::Strict, Duration::from_secs(1));
     common::create(&store.as_system(), "a", CANARY);
     gate.fail.store(true, Ordering::SeqCst);
     let err = store
@@ -456,24 +459,40 @@ fn reads_and_writes_fail_closed_when_the_log_cannot_be_written() {
         s.put_secret_value(PutSecretValueInput::new(id("a"), text("x"))),
         Err(Error::AuditUnavailable(_))
     ));
+
+    // Buffered: the first sync that fails (here, the export's) stops every later call.
+    let (_dir, gate, store) = gated(AuditMode::Buffered, Duration::from_secs(1));
+    common::create(&store.as_system(), "a", CANARY);
+    read(&store, "a").unwrap();
+    gate.fail.store(true, Ordering::SeqCst);
+    let s = store.as_system();
+    assert!(matches!(
+        s.audit_entries(AuditQuery::all(), 1),
+        Err(Error::AuditUnavailable(_))
+    ));
+    gate.fail.store(false, Ordering::SeqCst);
+    assert!(matches!(
+        s.get_secret_value(GetSecretValueInput::new(id("a"))),
+        Err(Error::AuditUnavailable(_))
+    ));
 }
 
 #[test]
 fn a_blocked_log_fails_waiting_callers_within_the_deadline() {
-    let (_dir, gate, store) = gated(Duration::from_millis(200));
+    let (_dir, gate, store) = gated(AuditMode::Buffered, Duration::from_millis(200));
     common::create(&store.as_system(), "a", "v");
     *gate.entered.lock().unwrap() = false;
     *gate.block.lock().unwrap() = true;
+    // A write holds the log while its commit is stuck in the device.
     let first = {
         let store = store.clone();
         std::thread::spawn(move || {
             store
                 .as_system()
-                .get_secret_value(GetSecretValueInput::new(id("a")))
-                .map(|o| o.value.expose_str().unwrap().to_owned())
+                .put_secret_value(PutSecretValueInput::new(id("a"), text("w")))
+                .map(|_| ())
         })
     };
-    // The first read holds the log, stuck in the device.
     drop(
         gate.changed
             .wait_while(gate.entered.lock().unwrap(), |e| !*e)
@@ -497,7 +516,8 @@ fn a_blocked_log_fails_waiting_callers_within_the_deadline() {
     }
     *gate.block.lock().unwrap() = false;
     gate.changed.notify_all();
-    assert_eq!(first.join().unwrap().unwrap(), "v");
+    first.join().unwrap().unwrap();
+    assert_eq!(read(&store, "a").unwrap(), "w");
 }
 
 /// The sequence number the signed checkpoint (`Meta` record `audit-head`) names.
@@ -560,12 +580,16 @@ fn strict_reads_return_once_their_entry_is_durable_buffered_ones_before() {
         .as_system()
         .get_secret_value(GetSecretValueInput::new(id("a")))
         .unwrap();
+    // The read's entry (2) is the log's tail in memory; only the create's (1), written with
+    // its change, is in the store, and no sync has signed a checkpoint yet.
     let last = buffered.backend.last(Keyspace::Audit).unwrap().unwrap();
-    let seq = u64::from_be_bytes(last.0.try_into().unwrap());
-    assert!(checkpoint_seq(&*buffered.backend) < seq, "not synced yet");
+    assert_eq!(u64::from_be_bytes(last.0.try_into().unwrap()), 1);
+    assert_eq!(checkpoint_seq(&*buffered.backend), 0);
     // Closing the store syncs what is pending.
     let (_dir, b) = close(buffered);
-    assert_eq!(checkpoint_seq(&*b), seq);
+    assert_eq!(checkpoint_seq(&*b), 2);
+    let last = b.last(Keyspace::Audit).unwrap().unwrap();
+    assert_eq!(u64::from_be_bytes(last.0.try_into().unwrap()), 2);
 }
 
 #[test]

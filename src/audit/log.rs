@@ -85,7 +85,16 @@ struct Head {
     busy: bool,
     /// Why the log cannot be written any more (it then refuses every call until reopened).
     failed: Option<String>,
+    /// Entries appended but not yet handed to the backend, in order: the log's tail in memory.
+    /// (A backend write that is not synced is no more durable than this: a crash loses both.)
+    pending: Vec<(u64, Vec<u8>)>,
+    /// A sync took the pending entries and is writing them: a change's commit waits for it, so
+    /// that entries reach the backend in order.
+    draining: bool,
 }
+
+/// Appended entries kept in memory before a call waits for a sync to write them.
+const MAX_PENDING: usize = 65_536;
 
 struct Durable {
     /// Every entry below this is durable.
@@ -141,7 +150,8 @@ impl Drop for HeadGuard<'_> {
         let mut head = self.log.lock_head();
         head.busy = false;
         drop(head);
-        self.log.head_free.notify_one();
+        // Appenders wait for the head, committers also for a sync's writes: wake both kinds.
+        self.log.head_free.notify_all();
     }
 }
 
@@ -230,6 +240,8 @@ impl AuditLog {
                 last_hash,
                 busy: false,
                 failed: None,
+                pending: Vec::new(),
+                draining: false,
             }),
             head_free: Condvar::new(),
             durable: Mutex::new(Durable {
@@ -268,28 +280,33 @@ impl AuditLog {
         Error::AuditUnavailable(why)
     }
 
-    /// Takes the head, waiting until `deadline` at most.
-    pub(crate) fn acquire(&self, deadline: Instant) -> Result<HeadGuard<'_>> {
+    /// Takes the head, waiting until `deadline` at most (for ever without one); with
+    /// `undrained`, also until no sync is still writing the entries it took.
+    fn acquire_when(&self, deadline: Option<Instant>, undrained: bool) -> Result<HeadGuard<'_>> {
         let mut head = self.lock_head();
         loop {
             if let Some(why) = &head.failed {
                 return Err(Error::AuditUnavailable(why.clone()));
             }
-            if !head.busy {
+            if !(head.busy || (undrained && head.draining)) {
                 break;
             }
-            let left = deadline.saturating_duration_since(monotonic_now());
-            if left.is_zero() {
-                return Err(Error::AuditUnavailable(format!(
-                    "the log did not take the entry within {} ms",
-                    self.settings.deadline.as_millis()
-                )));
-            }
-            head = self
-                .head_free
-                .wait_timeout(head, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            head = match deadline {
+                None => self.head_free.wait(head).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(monotonic_now());
+                    if left.is_zero() {
+                        return Err(Error::AuditUnavailable(format!(
+                            "the log did not take the entry within {} ms",
+                            self.settings.deadline.as_millis()
+                        )));
+                    }
+                    self.head_free
+                        .wait_timeout(head, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
         }
         head.busy = true;
         Ok(HeadGuard {
@@ -297,6 +314,11 @@ impl AuditLog {
             next_seq: head.next_seq,
             last_hash: head.last_hash,
         })
+    }
+
+    /// Takes the head, waiting until `deadline` at most.
+    pub(crate) fn acquire(&self, deadline: Instant) -> Result<HeadGuard<'_>> {
+        self.acquire_when(Some(deadline), false)
     }
 
     /// The deadline of a call starting now.
@@ -309,20 +331,16 @@ impl AuditLog {
     pub(crate) fn append(&self, entry: StoredEntry) -> Result<u64> {
         let deadline = self.deadline();
         let mut head = self.acquire(deadline)?;
-        let (key, bytes, mark) = head.chain(entry)?;
-        let mut batch = WriteBatch::new();
-        batch.put(Keyspace::Audit, key.to_vec(), bytes);
-        if let Err(e) = self.backend.apply(&batch) {
-            return Err(self.fail(format!(
-                "appending entry {} failed: {}",
-                mark.seq,
-                chain(&e)
-            )));
-        }
+        let (_, bytes, mark) = head.chain(entry)?;
+        let backlog = {
+            let mut h = self.lock_head();
+            h.pending.push((mark.seq, bytes));
+            h.pending.len()
+        };
         head.advance(mark);
         drop(head);
         super::count_written();
-        if self.settings.mode == AuditMode::Strict {
+        if self.settings.mode == AuditMode::Strict || backlog >= MAX_PENDING {
             self.sync_through(mark.seq, Some(deadline))?;
         }
         Ok(mark.seq)
@@ -332,11 +350,29 @@ impl AuditLog {
     /// position carried by the commit. The head is held throughout, so no entry follows one
     /// whose change has not committed.
     pub(crate) fn commit_change(&self, mut change: Commit, entry: StoredEntry) -> Result<()> {
-        let mut head = self.acquire(self.deadline())?;
+        let mut head = self.acquire_when(Some(self.deadline()), true)?;
         let (key, bytes, mark) = head.chain(entry)?;
-        change.prepare.put(Keyspace::Audit, key.to_vec(), bytes);
+        // The entries appended before it go first, in the same prepared writes.
+        let before = std::mem::take(&mut self.lock_head().pending);
+        let mut prepare = WriteBatch::new();
+        for (seq, bytes) in before {
+            prepare.put(Keyspace::Audit, entry_key(seq).to_vec(), bytes);
+        }
+        prepare.put(Keyspace::Audit, key.to_vec(), bytes);
+        for op in change.prepare.ops() {
+            match &op.value {
+                Some(v) => prepare.put(op.keyspace, op.key.clone(), v.clone()),
+                None => prepare.delete(op.keyspace, op.key.clone()),
+            }
+        }
+        change.prepare = prepare;
         change.audit = Some(mark);
-        self.backend.commit(&change)?;
+        if let Err(e) = self.backend.commit(&change) {
+            // What reached the disk is unknown: the log writes nothing more (no sync, no
+            // checkpoint) until the store is reopened, which sorts it out.
+            let _failed = self.fail(format!("a commit failed: {}", chain(&e)));
+            return Err(e.into());
+        }
         head.advance(mark);
         drop(head);
         super::count_written();
@@ -403,28 +439,47 @@ impl AuditLog {
         }
     }
 
-    /// Makes every appended entry durable, writing the signed checkpoint of the head; returns
-    /// the sequence number it reaches.
+    /// Makes every appended entry durable: writes the pending entries and the signed
+    /// checkpoint of the head in one commit. Returns the sequence number it reaches.
     fn checkpoint(&self) -> Result<u64> {
-        let (seq, hash) = {
-            let head = self.lock_head();
-            (head.next_seq - 1, head.last_hash)
+        let head = self.acquire_when(None, false)?;
+        let (seq, hash, entries) = {
+            let mut h = self.lock_head();
+            h.draining = true;
+            (
+                head.next_seq - 1,
+                head.last_hash,
+                std::mem::take(&mut h.pending),
+            )
         };
+        drop(head);
         let record = Checkpoint {
             seq,
             hash,
             time_ms: clock::to_millis(self.clock.now()),
         };
-        let mut batch = WriteBatch::new();
-        batch.put(
-            Keyspace::Meta,
-            CHECKPOINT_KEY.to_vec(),
-            storage::encode(&record)?,
-        );
-        if let Err(e) = self.backend.commit(&Commit::visible(batch)) {
-            return Err(self.fail(format!("syncing the log failed: {}", chain(&e))));
+        let mut change = Commit::default();
+        for (s, bytes) in entries {
+            change
+                .prepare
+                .put(Keyspace::Audit, entry_key(s).to_vec(), bytes);
         }
-        Ok(seq)
+        let result = storage::encode(&record).map_err(Error::from).and_then(|r| {
+            change
+                .commit
+                .put(Keyspace::Meta, CHECKPOINT_KEY.to_vec(), r);
+            self.backend
+                .commit(&change)
+                .map_err(|e| self.fail(format!("syncing the log failed: {}", chain(&e))))
+        });
+        self.lock_head().draining = false;
+        self.head_free.notify_all();
+        result.map(|()| seq)
+    }
+
+    /// Makes everything appended so far durable (before the log is read).
+    pub(crate) fn sync_all(&self) -> Result<()> {
+        self.sync_pending()
     }
 
     /// Syncs if entries were appended since the last sync.

@@ -79,6 +79,14 @@ impl Iterator for AuditEntries {
 }
 
 impl Session {
+    /// Writes what the audit log holds in memory, before the log is read.
+    fn sync_audit_log(&self) -> Result<()> {
+        match &self.inner().audit {
+            Some(log) => log.sync_all(),
+            None => Ok(()),
+        }
+    }
+
     /// Records a request refused before it reached an operation (a bad or missing signature,
     /// an unknown access key, an unknown operation), under this session's context (whatever
     /// the server could tell of the caller): one entry, `operation` with `error_code` and
@@ -127,6 +135,7 @@ impl Session {
     pub fn audit_entries(&self, query: AuditQuery, from_seq: u64) -> Result<AuditEntries> {
         self.audited("ExportAuditLog", None, || {
             self.healthy()?;
+            self.sync_audit_log()?;
             Ok(AuditEntries {
                 backend: self.inner().backend.clone(),
                 query,
@@ -145,6 +154,7 @@ impl Session {
     pub fn verify_audit_log(&self, progress: &mut dyn FnMut(u64)) -> Result<AuditVerification> {
         self.audited("VerifyAuditLog", None, || {
             self.healthy()?;
+            self.sync_audit_log()?;
             let inner = self.inner();
             verify_chain(
                 &*inner.backend,
@@ -161,6 +171,7 @@ impl Session {
     /// Itself audited (`DropAuditEntries`), as a change.
     pub fn drop_audit_entries_before(&self, cutoff: SystemTime) -> Result<u64> {
         self.audited("DropAuditEntries", None, || {
+            self.sync_audit_log()?;
             let mut guard = self.writer()?;
             let inner = self.inner();
             let keep_from = inner.backend.audit_mark().map_or(u64::MAX, |m| m.seq);
