@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::entry::{StoredEntry, chain_hash, entry_key, genesis_hash};
+use super::segment;
 use crate::clock::{self, Clock, monotonic_now};
 use crate::error::{Error, Result};
 use crate::storage::{self, AuditMark, Commit, Keyspace, StorageBackend, WriteBatch};
@@ -178,14 +179,29 @@ impl AuditLog {
             && entry.change
             && mark.is_none_or(|m| m.seq < *seq)
         {
+            // The change's segment holds the entries appended before it too: keep those.
             let seq = *seq;
             let mut batch = WriteBatch::new();
             batch.delete(Keyspace::Audit, entry_key(seq).to_vec());
-            backend.apply(&batch)?;
-            last = match seq.checked_sub(1).filter(|s| *s > 0) {
-                Some(before) => get_entry(&*backend, before)?.map(|(e, h)| (before, e, h)),
-                None => None,
-            };
+            if let Some((_, entries)) = segment::last(&*backend)? {
+                let kept: Vec<(u64, Vec<u8>)> =
+                    entries.into_iter().filter(|(s, _)| *s < seq).collect();
+                if let Some((first, _)) = kept.first() {
+                    let first = *first;
+                    let (key, bytes) =
+                        segment::encode(first, kept.into_iter().map(|(_, b)| b).collect())?;
+                    batch.put(Keyspace::Audit, key.to_vec(), bytes);
+                }
+            }
+            for op in batch.ops() {
+                let mut one = WriteBatch::new();
+                match &op.value {
+                    Some(v) => one.put(op.keyspace, op.key.clone(), v.clone()),
+                    None => one.delete(op.keyspace, op.key.clone()),
+                }
+                backend.apply(&one)?;
+            }
+            last = last_entry(&*backend)?;
         }
         let (next_seq, last_hash) = match &last {
             Some((seq, _, hash)) => (seq + 1, *hash),
@@ -351,14 +367,14 @@ impl AuditLog {
     /// whose change has not committed.
     pub(crate) fn commit_change(&self, mut change: Commit, entry: StoredEntry) -> Result<()> {
         let mut head = self.acquire_when(Some(self.deadline()), true)?;
-        let (key, bytes, mark) = head.chain(entry)?;
-        // The entries appended before it go first, in the same prepared writes.
-        let before = std::mem::take(&mut self.lock_head().pending);
+        let (_, bytes, mark) = head.chain(entry)?;
+        // The entries appended before it go first, in the same segment.
+        let mut entries = std::mem::take(&mut self.lock_head().pending);
+        entries.push((mark.seq, bytes));
+        let first = entries.first().map_or(mark.seq, |(s, _)| *s);
+        let (key, segment) = segment::encode(first, entries.into_iter().map(|(_, b)| b).collect())?;
         let mut prepare = WriteBatch::new();
-        for (seq, bytes) in before {
-            prepare.put(Keyspace::Audit, entry_key(seq).to_vec(), bytes);
-        }
-        prepare.put(Keyspace::Audit, key.to_vec(), bytes);
+        prepare.put(Keyspace::Audit, key.to_vec(), segment);
         for op in change.prepare.ops() {
             match &op.value {
                 Some(v) => prepare.put(op.keyspace, op.key.clone(), v.clone()),
@@ -459,19 +475,24 @@ impl AuditLog {
             time_ms: clock::to_millis(self.clock.now()),
         };
         let mut change = Commit::default();
-        for (s, bytes) in entries {
-            change
-                .prepare
-                .put(Keyspace::Audit, entry_key(s).to_vec(), bytes);
-        }
-        let result = storage::encode(&record).map_err(Error::from).and_then(|r| {
-            change
-                .commit
-                .put(Keyspace::Meta, CHECKPOINT_KEY.to_vec(), r);
-            self.backend
-                .commit(&change)
-                .map_err(|e| self.fail(format!("syncing the log failed: {}", chain(&e))))
-        });
+        let result = match entries.first() {
+            None => Ok(()),
+            Some((first, _)) => {
+                let first = *first;
+                segment::encode(first, entries.into_iter().map(|(_, b)| b).collect())
+                    .map(|(key, bytes)| change.prepare.put(Keyspace::Audit, key.to_vec(), bytes))
+            }
+        };
+        let result = result
+            .and_then(|()| storage::encode(&record).map_err(Error::from))
+            .and_then(|r| {
+                change
+                    .commit
+                    .put(Keyspace::Meta, CHECKPOINT_KEY.to_vec(), r);
+                self.backend
+                    .commit(&change)
+                    .map_err(|e| self.fail(format!("syncing the log failed: {}", chain(&e))))
+            });
         self.lock_head().draining = false;
         self.head_free.notify_all();
         result.map(|()| seq)
@@ -568,7 +589,7 @@ pub(crate) fn get_entry(
     backend: &dyn StorageBackend,
     seq: u64,
 ) -> Result<Option<(StoredEntry, [u8; 32])>> {
-    let Some(bytes) = backend.get(Keyspace::Audit, &entry_key(seq))? else {
+    let Some(bytes) = segment::get(backend, seq)? else {
         return Ok(None);
     };
     let entry = decode_entry(seq, &bytes)?;
@@ -583,19 +604,13 @@ pub(crate) fn decode_entry(seq: u64, bytes: &[u8]) -> Result<StoredEntry> {
     })
 }
 
-/// The sequence number of a stored key.
-pub(crate) fn seq_of(key: &[u8]) -> Option<u64> {
-    <[u8; 8]>::try_from(key).ok().map(u64::from_be_bytes)
-}
-
 fn last_entry(backend: &dyn StorageBackend) -> Result<Option<(u64, StoredEntry, [u8; 32])>> {
-    let Some((key, bytes)) = backend.last(Keyspace::Audit)? else {
+    let Some((_, mut entries)) = segment::last(backend)? else {
         return Ok(None);
     };
-    let seq = seq_of(&key).ok_or_else(|| Error::AuditTampered {
-        seq: 0,
-        reason: "an entry is stored under a key that is not a sequence number".into(),
-    })?;
+    let Some((seq, bytes)) = entries.pop() else {
+        return Ok(None);
+    };
     let entry = decode_entry(seq, &bytes)?;
     Ok(Some((seq, entry, chain_hash(seq, &bytes))))
 }

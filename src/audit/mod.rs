@@ -13,12 +13,16 @@
 
 mod entry;
 mod log;
+mod segment;
 mod verify;
 
 pub use entry::{AuditEntry, AuditQuery};
 pub(crate) use entry::{StoredEntry, chain_hash, entry_key};
 pub(crate) use log::{AuditHandle, AuditLog, BASE_KEY, Checkpoint};
 pub use log::{AuditMode, AuditSettings};
+pub(crate) use segment::{
+    Entries as StoredEntries, decode as decode_segment, encode as encode_segment,
+};
 pub use verify::AuditVerification;
 pub(crate) use verify::verify_chain;
 

@@ -1,13 +1,13 @@
 //! Checking the whole chain: every link, the signed checkpoint, the last committed change's
 //! entry, and that the tail is all there.
 
+use std::sync::Arc;
+
 use super::entry::{chain_hash, genesis_hash};
-use super::log::{BASE_KEY, CHECKPOINT_KEY, Checkpoint, decode_entry, seq_of};
+use super::log::{BASE_KEY, CHECKPOINT_KEY, Checkpoint, decode_entry};
+use super::segment;
 use crate::error::{Error, Result};
 use crate::storage::{self, AuditMark, Keyspace, StorageBackend};
-
-/// How many entries a scan reads at once.
-const PAGE: usize = 4096;
 
 /// What a verification of the audit log found: it verified, over these entries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct AuditVerification {
 /// where the store's last commit stamp says the chain stood after the last committed change.
 /// `progress` hears how many entries were checked, every few thousand.
 pub(crate) fn verify_chain(
-    backend: &dyn StorageBackend,
+    backend: Arc<dyn StorageBackend>,
     store_id: &[u8; 16],
     mark: Option<AuditMark>,
     progress: &mut dyn FnMut(u64),
@@ -60,54 +60,44 @@ pub(crate) fn verify_chain(
     .filter_map(|(what, m)| Some((what, m?)))
     .filter(|(_, m)| m.seq >= first)
     .collect();
-    loop {
-        let page = backend.scan_from(Keyspace::Audit, &expected_seq.to_be_bytes(), PAGE)?;
-        if page.is_empty() {
-            break;
+    for stored in segment::Entries::new(backend, expected_seq) {
+        let (seq, bytes) = stored?;
+        let bytes = bytes.as_slice();
+        if seq != expected_seq {
+            return Err(tampered(
+                expected_seq,
+                &format!(
+                    "entry {expected_seq} is missing (the next is {seq}): entries were removed"
+                ),
+            ));
         }
-        for (key, bytes) in &page {
-            let Some(seq) = seq_of(key) else {
-                return Err(tampered(
-                    expected_seq,
-                    "an entry is stored under a key that is not a sequence number",
-                ));
-            };
-            if seq != expected_seq {
-                return Err(tampered(
-                    expected_seq,
-                    &format!(
-                        "entry {expected_seq} is missing (the next is {seq}): entries were removed"
-                    ),
-                ));
-            }
-            let entry = decode_entry(seq, bytes)?;
-            if entry.prev != hash {
+        let entry = decode_entry(seq, bytes)?;
+        if entry.prev != hash {
+            return Err(tampered(
+                seq,
+                &format!(
+                    "entry {seq} does not follow entry {}: one of them was edited, or entries \
+                         were inserted, removed or reordered here",
+                    seq.saturating_sub(1)
+                ),
+            ));
+        }
+        hash = chain_hash(seq, bytes);
+        for (what, m) in &named {
+            if m.seq == seq && m.hash != hash {
                 return Err(tampered(
                     seq,
                     &format!(
-                        "entry {seq} does not follow entry {}: one of them was edited, or entries \
-                         were inserted, removed or reordered here",
-                        seq.saturating_sub(1)
+                        "the entries through {seq} are not those {what} signed: the chain was \
+                             edited and rebuilt"
                     ),
                 ));
             }
-            hash = chain_hash(seq, bytes);
-            for (what, m) in &named {
-                if m.seq == seq && m.hash != hash {
-                    return Err(tampered(
-                        seq,
-                        &format!(
-                            "the entries through {seq} are not those {what} signed: the chain was \
-                             edited and rebuilt"
-                        ),
-                    ));
-                }
-            }
-            checked += 1;
-            expected_seq = seq + 1;
-            if checked.is_multiple_of(65_536) {
-                progress(checked);
-            }
+        }
+        checked += 1;
+        expected_seq = seq + 1;
+        if checked.is_multiple_of(65_536) {
+            progress(checked);
         }
     }
     progress(checked);

@@ -1,67 +1,28 @@
 //! Reading, verifying and trimming the audit log (each itself audited).
 
-use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::Session;
 use crate::audit::{
-    AuditEntry, AuditQuery, AuditVerification, StoredEntry, entry_key, verify_chain,
+    AuditEntry, AuditQuery, AuditVerification, StoredEntries, StoredEntry, decode_segment,
+    entry_key, verify_chain,
 };
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::storage::{self, Authenticated, Commit, Keyspace, StorageBackend};
+use crate::storage::{self, Commit, Keyspace, StorageBackend};
 
-/// How many entries a read of the log fetches at once.
-const PAGE: usize = 4096;
+/// How many segments of the log a scan reads at once.
+const PAGE: usize = 64;
 
 /// The entries of the audit log a query asked for, oldest first, read a page at a time.
 pub struct AuditEntries {
-    backend: Arc<Authenticated>,
+    stored: StoredEntries,
     query: AuditQuery,
-    next_seq: u64,
-    buffered: VecDeque<AuditEntry>,
-    done: bool,
 }
 
 impl std::fmt::Debug for AuditEntries {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditEntries")
-            .field("next_seq", &self.next_seq)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AuditEntries {
-    fn fill(&mut self) -> Result<()> {
-        while self.buffered.is_empty() && !self.done {
-            let page = self
-                .backend
-                .scan_from(Keyspace::Audit, &entry_key(self.next_seq), PAGE)?;
-            if page.len() < PAGE {
-                self.done = true;
-            }
-            for (key, bytes) in page {
-                let seq = <[u8; 8]>::try_from(key.as_slice())
-                    .map(u64::from_be_bytes)
-                    .map_err(|_| Error::AuditTampered {
-                        seq: self.next_seq,
-                        reason: "an entry is stored under a key that is not a sequence number"
-                            .into(),
-                    })?;
-                let stored: StoredEntry =
-                    storage::decode(&bytes).map_err(|e| Error::AuditTampered {
-                        seq,
-                        reason: format!("entry {seq} does not decode ({e}): it was edited"),
-                    })?;
-                self.next_seq = seq + 1;
-                let entry = stored.into_entry(seq);
-                if self.query.matches(&entry) {
-                    self.buffered.push_back(entry);
-                }
-            }
-        }
-        Ok(())
+        f.debug_struct("AuditEntries").finish_non_exhaustive()
     }
 }
 
@@ -69,12 +30,25 @@ impl Iterator for AuditEntries {
     type Item = Result<AuditEntry>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Err(e) = self.fill() {
-            self.done = true;
-            self.buffered.clear();
-            return Some(Err(e));
+        loop {
+            let (seq, bytes) = match self.stored.next()? {
+                Ok(e) => e,
+                Err(e) => return Some(Err(e)),
+            };
+            let stored: StoredEntry = match storage::decode(&bytes) {
+                Ok(s) => s,
+                Err(e) => {
+                    return Some(Err(Error::AuditTampered {
+                        seq,
+                        reason: format!("entry {seq} does not decode ({e}): it was edited"),
+                    }));
+                }
+            };
+            let entry = stored.into_entry(seq);
+            if self.query.matches(&entry) {
+                return Some(Ok(entry));
+            }
         }
-        self.buffered.pop_front().map(Ok)
     }
 }
 
@@ -137,11 +111,8 @@ impl Session {
             self.healthy()?;
             self.sync_audit_log()?;
             Ok(AuditEntries {
-                backend: self.inner().backend.clone(),
+                stored: StoredEntries::new(self.inner().backend.clone(), from_seq.max(1)),
                 query,
-                next_seq: from_seq.max(1),
-                buffered: VecDeque::new(),
-                done: false,
             })
         })
     }
@@ -157,7 +128,7 @@ impl Session {
             self.sync_audit_log()?;
             let inner = self.inner();
             verify_chain(
-                &*inner.backend,
+                inner.backend.clone(),
                 &inner.store_id,
                 inner.backend.audit_mark(),
                 progress,
@@ -178,7 +149,10 @@ impl Session {
             let cutoff_ms = clock::to_millis(cutoff);
             let mut change = Commit::default();
             let mut base = None;
+            let mut dropped = 0u64;
             let mut from = 1u64;
+            // Entries go from the start, while older than the cutoff and before the last
+            // committed change's: whole segments, and the front of the first one that stays.
             'scan: loop {
                 let page = inner
                     .backend
@@ -187,23 +161,42 @@ impl Session {
                     break;
                 }
                 for (key, bytes) in &page {
-                    let Ok(seq) = <[u8; 8]>::try_from(key.as_slice()).map(u64::from_be_bytes)
-                    else {
-                        break 'scan;
-                    };
-                    let stored: StoredEntry = storage::decode(bytes)?;
-                    if seq >= keep_from || stored.time_ms >= cutoff_ms {
-                        break 'scan;
+                    let entries = decode_segment(key, bytes)?;
+                    let mut keep = Vec::new();
+                    for (seq, entry) in entries {
+                        let stored: StoredEntry = storage::decode(&entry)?;
+                        if keep.is_empty() && seq < keep_from && stored.time_ms < cutoff_ms {
+                            base = Some((seq, crate::audit::chain_hash(seq, &entry)));
+                            dropped += 1;
+                        } else {
+                            keep.push((seq, entry));
+                        }
                     }
-                    change.cleanup.delete(Keyspace::Audit, key.clone());
-                    base = Some((seq, crate::audit::chain_hash(seq, bytes)));
-                    from = seq + 1;
+                    match keep.first() {
+                        None => change.cleanup.delete(Keyspace::Audit, key.clone()),
+                        Some((first, _)) => {
+                            if base.is_some_and(|(b, _)| b >= *first) || dropped == 0 {
+                                break 'scan;
+                            }
+                            let first = *first;
+                            let (k, rest) = crate::audit::encode_segment(
+                                first,
+                                keep.into_iter().map(|(_, e)| e).collect(),
+                            )?;
+                            if base.is_some_and(|(b, _)| b + 1 == first) {
+                                change.cleanup.put(Keyspace::Audit, k.to_vec(), rest);
+                            }
+                            break 'scan;
+                        }
+                    }
+                    from =
+                        u64::from_be_bytes(<[u8; 8]>::try_from(key.as_slice()).unwrap_or_default())
+                            + 1;
                 }
             }
             let Some((seq, hash)) = base else {
                 return Ok(0);
             };
-            let dropped = u64::try_from(change.cleanup.ops().len()).unwrap_or(u64::MAX);
             let record = crate::audit::Checkpoint {
                 seq,
                 hash,
