@@ -308,10 +308,17 @@ async fn serve(
         };
         // The engine's operations audit themselves; a request refused before it reached one
         // (its body did not parse) is recorded as a refusal.
+        // Its message is not kept: a body that does not parse is described with what it held
+        // (serde names the value it could not read, and that may be a secret's).
         let result = audit.audit_request(
             name,
             || handler(&mut call, &body),
-            |e: &ApiError| (e.code.to_string(), e.message.clone()),
+            |e: &ApiError| {
+                (
+                    e.code.to_string(),
+                    "The request was refused before it reached the operation.".to_owned(),
+                )
+            },
         );
         (result, call.secret)
     };

@@ -17,8 +17,8 @@ pub struct AuditEntry {
     pub seq: u64,
     /// When the store handled it (the store's clock).
     pub time: SystemTime,
-    /// Who asked: the request's principal (for a rotation step, the principal that configured
-    /// the rotation; for maintenance, `strongroom:maintenance`).
+    /// Who asked: the request's principal (for a step the rotation driver runs, the driver's
+    /// session's, `strongroom:system`; for purges, `strongroom:maintenance`).
     pub principal: String,
     /// The service that acted on the principal's behalf, as CloudTrail's `invokedBy`: the
     /// rotation driver, the purge of deleted secrets. `None` for a direct call.

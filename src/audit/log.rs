@@ -193,14 +193,9 @@ impl AuditLog {
                     batch.put(Keyspace::Audit, key.to_vec(), bytes);
                 }
             }
-            for op in batch.ops() {
-                let mut one = WriteBatch::new();
-                match &op.value {
-                    Some(v) => one.put(op.keyspace, op.key.clone(), v.clone()),
-                    None => one.delete(op.keyspace, op.key.clone()),
-                }
-                backend.apply(&one)?;
-            }
+            // Both at once (the removal and the earlier entries under their new key), synced.
+            backend.apply(&batch)?;
+            backend.sync()?;
             last = last_entry(&*backend)?;
         }
         let (next_seq, last_hash) = match &last {
@@ -368,6 +363,10 @@ impl AuditLog {
     pub(crate) fn commit_change(&self, mut change: Commit, entry: StoredEntry) -> Result<()> {
         let mut head = self.acquire_when(Some(self.deadline()), true)?;
         let (_, bytes, mark) = head.chain(entry)?;
+        // From here until the commit returns, the pending entries exist only in this call: if
+        // it is cut short (an error, a panic caught above), the log stops writing rather than
+        // number entries again over a hole.
+        let mut guard = Unfinished::new(self, "a change's commit");
         // The entries appended before it go first, in the same segment.
         let mut entries = std::mem::take(&mut self.lock_head().pending);
         entries.push((mark.seq, bytes));
@@ -389,6 +388,7 @@ impl AuditLog {
             let _failed = self.fail(format!("a commit failed: {}", chain(&e)));
             return Err(e.into());
         }
+        guard.done();
         head.advance(mark);
         drop(head);
         super::count_written();
@@ -459,6 +459,7 @@ impl AuditLog {
     /// checkpoint of the head in one commit. Returns the sequence number it reaches.
     fn checkpoint(&self) -> Result<u64> {
         let head = self.acquire_when(None, false)?;
+        let mut guard = Unfinished::new(self, "a sync");
         let (seq, hash, entries) = {
             let mut h = self.lock_head();
             h.draining = true;
@@ -493,6 +494,11 @@ impl AuditLog {
                     .commit(&change)
                     .map_err(|e| self.fail(format!("syncing the log failed: {}", chain(&e))))
             });
+        if result.is_err() {
+            // The entries it took are lost with it: nothing more is written.
+            let _failed = self.fail("a sync of the log failed".into());
+        }
+        guard.done();
         self.lock_head().draining = false;
         self.head_free.notify_all();
         result.map(|()| seq)
@@ -535,6 +541,41 @@ impl AuditLog {
 impl Drop for AuditLog {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+/// Marks the log failed, and clears a sync's `draining`, if dropped before [`Unfinished::done`]:
+/// a write of the log cut short by an early return or a panic leaves entries that exist nowhere
+/// else, so numbering must not go on over them.
+struct Unfinished<'a> {
+    log: &'a AuditLog,
+    what: &'static str,
+    done: bool,
+}
+
+impl<'a> Unfinished<'a> {
+    fn new(log: &'a AuditLog, what: &'static str) -> Self {
+        Self {
+            log,
+            what,
+            done: false,
+        }
+    }
+
+    fn done(&mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _failed = self
+                .log
+                .fail(format!("{} of the audit log was interrupted", self.what));
+            self.log.lock_head().draining = false;
+            self.log.head_free.notify_all();
+        }
     }
 }
 

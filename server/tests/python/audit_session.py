@@ -59,3 +59,14 @@ call("GetSecretValue", lambda: sm.get_secret_value(SecretId="audited/missing"))
 call("DeleteSecret", lambda: sm.delete_secret(SecretId="audited/db"))
 call("RestoreSecret", lambda: sm.restore_secret(SecretId="audited/db"))
 call("GetSecretValue", lambda: client(os.environ["WRONG_SECRET"]).get_secret_value(SecretId="audited/db"))
+# A value of the wrong type: the server cannot parse it, and must not keep it in its log.
+unchecked = boto3.client(
+    "secretsmanager",
+    endpoint_url=ENDPOINT,
+    region_name="us-east-1",
+    config=botocore.config.Config(retries={"max_attempts": 1}, parameter_validation=False),
+)
+call(
+    "PutSecretValue",
+    lambda: unchecked.put_secret_value(SecretId="audited/db", SecretString=int(os.environ["NUMERIC_CANARY"])),
+)
