@@ -126,7 +126,7 @@ async fn handle(State(state): State<Arc<ServerState>>, request: Request) -> Resp
     if let Err(e) = &result
         && !log.handled
     {
-        audit_refusal(&state, &log, e);
+        audit_refusal(&state, &log, e).await;
     }
     let (status, body) = match &result {
         Ok(_) => (StatusCode::OK, None),
@@ -377,7 +377,10 @@ fn caller_of(parts: &Parts) -> CallerInfo {
 
 /// Audits a request refused before it reached its operation (a bad or missing signature, an
 /// unknown key or operation, a body too large), with what could be told of the caller.
-fn audit_refusal(state: &ServerState, log: &RequestLog, error: &ApiError) {
+///
+/// On the blocking pool: the log may make it wait (up to its deadline), which a worker thread
+/// must not.
+async fn audit_refusal(state: &ServerState, log: &RequestLog, error: &ApiError) {
     let principal = log.principal.clone().unwrap_or_else(unauthenticated);
     let context = RequestContext::new(principal)
         .with_request_id(log.request_id.clone())
@@ -386,14 +389,18 @@ fn audit_refusal(state: &ServerState, log: &RequestLog, error: &ApiError) {
         "-" => "unknown",
         other => other,
     };
-    if let Err(e) =
-        state
-            .store
-            .session(context)
-            .audit_refusal(operation, &error.code, &error.message)
+    let session = state.store.session(context);
+    let (code, message) = (error.code.to_string(), error.message.clone());
+    let request_id = log.request_id.clone();
+    let appended =
+        tokio::task::spawn_blocking(move || session.audit_refusal(operation, &code, &message))
+            .await;
+    if let Err(e) = appended
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
     {
         tracing::error!(
-            request_id = log.request_id.as_str(),
+            request_id = request_id.as_str(),
             error = %e,
             "a refused request could not be audited"
         );
