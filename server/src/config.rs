@@ -26,7 +26,7 @@ pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 ///
 /// As a TOML file (`--config FILE`), the keys are `listen`, `data`, `key_file`, `region`,
 /// `account_id`, `credentials`, `allow_unauthenticated`, `rotation_step_timeout` (seconds),
-/// `postgres_ca_file`, `tls_cert`, `tls_key`, `tls_client_ca`, `allow_plaintext`, `rotate_without_function`, `rotation_env` (a list of names), `rotation_user`, `max_connections`, `header_read_timeout`, `idle_timeout`, `request_timeout`
+/// `postgres_ca_file`, `tls_cert`, `tls_key`, `tls_client_ca`, `allow_plaintext`, `rotate_without_function`, `audit_mode` (`"buffered"` or `"strict"`), `rotation_env` (a list of names), `rotation_user`, `max_connections`, `header_read_timeout`, `idle_timeout`, `request_timeout`
 /// and `max_requests_per_connection` (seconds and counts, at least 1),
 /// `rotation_access_key_id`, and the table `[rotation_functions]` of `"ARN" = "COMMAND"`
 /// entries; relative paths in the file are relative to the file's folder (a command's words are
@@ -87,6 +87,19 @@ pub struct Settings {
     /// not mapped, by making a copy of its current value the new `AWSCURRENT` version, as moto
     /// does (AWS refuses both).
     pub rotate_without_function: Option<bool>,
+    /// When a read's audit entry must be durable (`--audit-mode`).
+    pub audit_mode: Option<AuditModeSetting>,
+}
+
+/// `--audit-mode`: the server offers the buffered and strict audit modes, never off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum AuditModeSetting {
+    /// Appended before the read returns, synced at most 100 ms later.
+    Buffered,
+    /// Synced before the read returns.
+    Strict,
 }
 
 /// A settings file names commands the server runs and files it trusts: like the credentials
@@ -210,6 +223,7 @@ impl Settings {
             rotate_without_function: self
                 .rotate_without_function
                 .or(fallback.rotate_without_function),
+            audit_mode: self.audit_mode.or(fallback.audit_mode),
             max_connections: self.max_connections.or(fallback.max_connections),
             header_read_timeout: self.header_read_timeout.or(fallback.header_read_timeout),
             idle_timeout: self.idle_timeout.or(fallback.idle_timeout),
@@ -272,6 +286,30 @@ mod tests {
         assert_eq!(
             Settings::default().connection_limits(),
             ConnectionLimits::default()
+        );
+    }
+
+    #[test]
+    fn the_audit_mode_is_buffered_or_strict_and_the_flag_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        let write = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .unwrap();
+        };
+        write("audit_mode = \"strict\"\n");
+        let file = Settings::load(&path).unwrap();
+        assert_eq!(file.audit_mode, Some(AuditModeSetting::Strict));
+        let flags = Settings {
+            audit_mode: Some(AuditModeSetting::Buffered),
+            ..Settings::default()
+        };
+        assert_eq!(flags.or(file).audit_mode, Some(AuditModeSetting::Buffered));
+        write("audit_mode = \"off\"\n");
+        assert!(
+            Settings::load(&path).is_err(),
+            "the server never turns the log off"
         );
     }
 }

@@ -37,8 +37,8 @@ mod tls;
 pub use audit::audit_json;
 pub use auth::{Credentials, MAX_CLOCK_SKEW};
 pub use config::{
-    DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN, DEFAULT_REGION,
-    Settings,
+    AuditModeSetting, DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN,
+    DEFAULT_REGION, Settings,
 };
 pub use error::ConfigError;
 pub use listener::{ConnectionLimits, raise_descriptor_limit};

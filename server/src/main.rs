@@ -12,9 +12,9 @@ use strongroom::{
     Principal, Region, RequestContext, SecretStore, Session,
 };
 use strongroom_server::{
-    Credentials, DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE, DEFAULT_LISTEN,
-    DEFAULT_REGION, ServerState, Settings, TlsFiles, become_subreaper, parse_rotation_mapping,
-    parse_rotation_table, raise_descriptor_limit, run,
+    AuditModeSetting, Credentials, DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_KEY_FILE,
+    DEFAULT_LISTEN, DEFAULT_REGION, ServerState, Settings, TlsFiles, become_subreaper,
+    parse_rotation_mapping, parse_rotation_table, raise_descriptor_limit, run,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -264,6 +264,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     flags.idle_timeout = args.idle_timeout;
     flags.request_timeout = args.request_timeout;
     flags.max_requests_per_connection = args.max_requests_per_connection;
+    flags.audit_mode = match args.audit_mode.as_deref() {
+        Some("strict") => Some(AuditModeSetting::Strict),
+        Some(_) => Some(AuditModeSetting::Buffered),
+        None => None,
+    };
     let settings = match &args.config {
         Some(path) => flags.or(Settings::load(path).map_err(|e| e.to_string())?),
         None => flags,
@@ -362,8 +367,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "created a new master key file (mode 0600); back it up: without it the store cannot be read"
         );
     }
-    let audit = match args.audit_mode.as_deref() {
-        Some("strict") => AuditSettings::with_mode(AuditMode::Strict),
+    let audit = match settings.audit_mode {
+        Some(AuditModeSetting::Strict) => AuditSettings::with_mode(AuditMode::Strict),
         _ => AuditSettings::default(),
     };
     let mut builder = SecretStore::builder(db, Arc::new(provider))
