@@ -705,3 +705,74 @@ fn maintenance_and_queries() {
         .collect();
     assert_eq!(from_three.first(), Some(&3));
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn an_anchor_outside_the_folder_refuses_a_rolled_back_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, anchor) = (dir.path().join("data"), dir.path().join("anchor"));
+    let open = |with_anchor: bool| {
+        let b = SecretStore::builder(&data, Arc::new(InsecureTestKeyProvider::new(1)));
+        if with_anchor {
+            b.audit_anchor(&anchor)
+        } else {
+            b
+        }
+        .open()
+    };
+    let store = open(true).unwrap();
+    common::create(&store.as_system(), "a", "one");
+    drop(store);
+    let old = dir.path().join("old");
+    copy_dir(&data, &old);
+    let store = open(true).unwrap();
+    store
+        .as_system()
+        .put_secret_value(PutSecretValueInput::new(id("a"), text("two")))
+        .unwrap();
+    drop(store);
+    // The folder put back as it was before the put: a whole, consistent, older store.
+    std::fs::remove_dir_all(&data).unwrap();
+    copy_dir(&old, &data);
+    match open(true) {
+        Err(Error::AuditTampered { reason, .. }) => {
+            assert!(reason.contains("rolled back"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Without the anchor nothing in the folder tells (the documented limit).
+    let store = open(false).unwrap();
+    assert_eq!(read(&store, "a").unwrap(), "one");
+    drop(store);
+    // An anchor edited (or written by another store) is refused too.
+    let text = std::fs::read_to_string(&anchor).unwrap();
+    let mut words: Vec<String> = text.split_whitespace().map(str::to_owned).collect();
+    let seq: u64 = words[3].parse().unwrap();
+    words[3] = (seq - 1).to_string();
+    let edited = words.join(" ") + "\n";
+    assert_ne!(edited, text);
+    std::fs::write(&anchor, edited).unwrap();
+    match open(true) {
+        Err(Error::AuditTampered { reason, .. }) => {
+            assert!(reason.contains("fails its MAC"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The anchor as it was, and the store as it was: they agree again.
+    std::fs::write(&anchor, text).unwrap();
+    std::fs::remove_dir_all(&data).unwrap();
+    copy_dir(&old, &data);
+    assert!(matches!(open(true), Err(Error::AuditTampered { .. })));
+}

@@ -26,7 +26,7 @@ pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 ///
 /// As a TOML file (`--config FILE`), the keys are `listen`, `data`, `key_file`, `region`,
 /// `account_id`, `credentials`, `allow_unauthenticated`, `rotation_step_timeout` (seconds),
-/// `postgres_ca_file`, `tls_cert`, `tls_key`, `tls_client_ca`, `allow_plaintext`, `rotate_without_function`, `audit_mode` (`"buffered"` or `"strict"`), `rotation_env` (a list of names), `rotation_user`, `max_connections`, `header_read_timeout`, `idle_timeout`, `request_timeout`
+/// `postgres_ca_file`, `tls_cert`, `tls_key`, `tls_client_ca`, `allow_plaintext`, `rotate_without_function`, `audit_mode` (`"buffered"` or `"strict"`), `audit_anchor`, `rotation_env` (a list of names), `rotation_user`, `max_connections`, `header_read_timeout`, `idle_timeout`, `request_timeout`
 /// and `max_requests_per_connection` (seconds and counts, at least 1),
 /// `rotation_access_key_id`, and the table `[rotation_functions]` of `"ARN" = "COMMAND"`
 /// entries; relative paths in the file are relative to the file's folder (a command's words are
@@ -89,6 +89,9 @@ pub struct Settings {
     pub rotate_without_function: Option<bool>,
     /// When a read's audit entry must be durable (`--audit-mode`).
     pub audit_mode: Option<AuditModeSetting>,
+    /// A file outside the data folder that keeps the audit log's newest signed position
+    /// (`--audit-anchor`).
+    pub audit_anchor: Option<PathBuf>,
 }
 
 /// `--audit-mode`: the server offers the buffered and strict audit modes, never off.
@@ -176,6 +179,7 @@ impl Settings {
             &mut s.tls_cert,
             &mut s.tls_key,
             &mut s.tls_client_ca,
+            &mut s.audit_anchor,
         ]
         .into_iter()
         .flatten()
@@ -224,6 +228,7 @@ impl Settings {
                 .rotate_without_function
                 .or(fallback.rotate_without_function),
             audit_mode: self.audit_mode.or(fallback.audit_mode),
+            audit_anchor: self.audit_anchor.or(fallback.audit_anchor),
             max_connections: self.max_connections.or(fallback.max_connections),
             header_read_timeout: self.header_read_timeout.or(fallback.header_read_timeout),
             idle_timeout: self.idle_timeout.or(fallback.idle_timeout),

@@ -177,6 +177,10 @@ struct ServeArgs {
     /// read returns, synced at most 100 ms later) or `strict` (synced before it returns).
     #[arg(long, value_name = "MODE", value_parser = ["buffered", "strict"])]
     audit_mode: Option<String>,
+    /// Keep the audit log's newest signed position in FILE, outside the data folder, so that a
+    /// data folder rolled back to an older copy is refused at start.
+    #[arg(long, value_name = "FILE")]
+    audit_anchor: Option<PathBuf>,
     /// TOML file with the same settings (flags win).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -264,6 +268,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     flags.idle_timeout = args.idle_timeout;
     flags.request_timeout = args.request_timeout;
     flags.max_requests_per_connection = args.max_requests_per_connection;
+    flags.audit_anchor = args.audit_anchor;
     flags.audit_mode = match args.audit_mode.as_deref() {
         Some("strict") => Some(AuditModeSetting::Strict),
         Some(_) => Some(AuditModeSetting::Buffered),
@@ -375,6 +380,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .region(region)
         .account_id(account)
         .audit(audit);
+    if let Some(anchor) = &settings.audit_anchor {
+        builder = builder.audit_anchor(anchor);
+    }
     if args.upgrade_store {
         builder = builder.upgrade_unauthenticated_store();
     }

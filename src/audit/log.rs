@@ -104,9 +104,92 @@ struct Durable {
     syncing: bool,
 }
 
+/// A copy of the newest signed position of the chain kept outside the store's folder, so that
+/// a rollback of the whole folder to an older copy is refused at open (`docs/format.md`).
+pub(crate) struct Anchor {
+    pub(crate) path: std::path::PathBuf,
+    pub(crate) signer: Arc<storage::Authenticated>,
+}
+
+impl Anchor {
+    /// The anchor's text for position `seq`/`hash` of store `store_id`.
+    fn text(&self, store_id: &[u8; 16], seq: u64, hash: &[u8; 32]) -> String {
+        let body = format!(
+            "strongroom-audit-anchor 1 {} {seq} {}",
+            crate::hex::encode(store_id),
+            crate::hex::encode(hash)
+        );
+        let tag = self.signer.anchor_tag(body.as_bytes());
+        format!("{body} {}\n", crate::hex::encode(&tag))
+    }
+
+    /// Writes the anchor for `seq`/`hash`: a new file, synced, renamed over the old one, and
+    /// the folder synced.
+    fn write(&self, store_id: &[u8; 16], seq: u64, hash: &[u8; 32]) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let tmp = self.path.with_extension("tmp");
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(self.text(store_id, seq, hash).as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &self.path)?;
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// The position the anchor names, checked: `None` if there is no anchor yet.
+    fn read(&self, store_id: &[u8; 16]) -> Result<Option<(u64, [u8; 32])>> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(Error::AuditUnavailable(format!(
+                    "cannot read the audit anchor {}: {e}",
+                    self.path.display()
+                )));
+            }
+        };
+        let bad = |why: &str| Error::AuditTampered {
+            seq: 0,
+            reason: format!("the audit anchor {} {why}", self.path.display()),
+        };
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let [magic, version, id, seq, hash, _tag] = words.as_slice() else {
+            return Err(bad("is not an anchor"));
+        };
+        if *magic != "strongroom-audit-anchor" || *version != "1" {
+            return Err(bad("is not an anchor"));
+        }
+        if *id != crate::hex::encode(store_id) {
+            return Err(bad("belongs to another store"));
+        }
+        let seq: u64 = seq.parse().map_err(|_| bad("is not an anchor"))?;
+        let hash: [u8; 32] = crate::hex::decode(hash)
+            .and_then(|h| h.try_into().ok())
+            .ok_or_else(|| bad("is not an anchor"))?;
+        // Compared whole, in constant time: the text this store would have written.
+        let expected = self.text(store_id, seq, &hash);
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            expected.trim_end().as_bytes(),
+            text.trim_end().as_bytes(),
+        )) {
+            return Err(bad(
+                "fails its MAC: it was not written by this store, or was edited",
+            ));
+        }
+        Ok(Some((seq, hash)))
+    }
+}
+
 /// The audit log of one open store.
 pub(crate) struct AuditLog {
     backend: Arc<dyn StorageBackend>,
+    anchor: Option<Anchor>,
+    /// The store the log belongs to (its anchor names it).
+    store_id: [u8; 16],
+    /// The last position written to the anchor.
+    anchored: Mutex<u64>,
     clock: Arc<dyn Clock>,
     settings: AuditSettings,
     head: Mutex<Head>,
@@ -171,6 +254,7 @@ impl AuditLog {
         mark: Option<AuditMark>,
         settings: AuditSettings,
         clock: Arc<dyn Clock>,
+        anchor: Option<Anchor>,
     ) -> Result<Arc<Self>> {
         let base: Option<Checkpoint> = read_meta(&*backend, BASE_KEY)?;
         let checkpoint: Option<Checkpoint> = read_meta(&*backend, CHECKPOINT_KEY)?;
@@ -242,8 +326,41 @@ impl AuditLog {
                 }
             }
         }
+        let mut anchored = 0;
+        if let Some(a) = &anchor
+            && let Some((seq, hash)) = a.read(&store_id)?
+        {
+            if seq >= next_seq {
+                return Err(Error::AuditTampered {
+                    seq: next_seq,
+                    reason: format!(
+                        "the log ends at entry {}, but the audit anchor {} says entry {seq} was \
+                         written: the store was rolled back to an older copy",
+                        next_seq - 1,
+                        a.path.display()
+                    ),
+                });
+            }
+            match get_entry(&*backend, seq)? {
+                Some((_, h)) if h == hash => {}
+                _ => {
+                    return Err(Error::AuditTampered {
+                        seq,
+                        reason: format!(
+                            "entry {seq} is not the one the audit anchor {} names: the store \
+                             was replaced by another copy",
+                            a.path.display()
+                        ),
+                    });
+                }
+            }
+            anchored = seq;
+        }
         let log = Arc::new(Self {
             backend,
+            anchor,
+            store_id,
+            anchored: Mutex::new(anchored),
             clock,
             settings,
             head: Mutex::new(Head {
@@ -498,10 +615,30 @@ impl AuditLog {
             // The entries it took are lost with it: nothing more is written.
             let _failed = self.fail("a sync of the log failed".into());
         }
+        let result = result.and_then(|()| self.write_anchor(seq, hash));
         guard.done();
         self.lock_head().draining = false;
         self.head_free.notify_all();
         result.map(|()| seq)
+    }
+
+    /// Writes the anchor at `seq`/`hash` (durable), if there is one and it is behind.
+    fn write_anchor(&self, seq: u64, hash: [u8; 32]) -> Result<()> {
+        let Some(anchor) = &self.anchor else {
+            return Ok(());
+        };
+        let mut anchored = self.anchored.lock().unwrap_or_else(|p| p.into_inner());
+        if *anchored >= seq {
+            return Ok(());
+        }
+        anchor.write(&self.store_id, seq, &hash).map_err(|e| {
+            self.fail(format!(
+                "writing the audit anchor {} failed: {e}",
+                anchor.path.display()
+            ))
+        })?;
+        *anchored = seq;
+        Ok(())
     }
 
     /// Makes everything appended so far durable (before the log is read).
@@ -534,6 +671,14 @@ impl AuditLog {
         }
         if self.failure().is_none() {
             let _ignored = self.sync_pending();
+            // A change's commit made itself durable without a sync: anchor it too.
+            let (seq, hash) = {
+                let head = self.lock_head();
+                (head.next_seq - 1, head.last_hash)
+            };
+            if seq > 0 && self.lock_head().pending.is_empty() {
+                let _ignored = self.write_anchor(seq, hash);
+            }
         }
     }
 }

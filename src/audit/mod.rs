@@ -18,7 +18,7 @@ mod verify;
 
 pub use entry::{AuditEntry, AuditQuery};
 pub(crate) use entry::{StoredEntry, chain_hash, entry_key};
-pub(crate) use log::{AuditHandle, AuditLog, BASE_KEY, Checkpoint};
+pub(crate) use log::{Anchor, AuditHandle, AuditLog, BASE_KEY, Checkpoint};
 pub use log::{AuditMode, AuditSettings};
 pub(crate) use segment::{
     Entries as StoredEntries, decode as decode_segment, encode as encode_segment,

@@ -43,6 +43,7 @@ type HmacSha256 = Hmac<Sha256>;
 pub(crate) struct IntegrityKey {
     record: HmacSha256,
     digest: HmacSha256,
+    anchor: HmacSha256,
 }
 
 impl IntegrityKey {
@@ -58,6 +59,7 @@ impl IntegrityKey {
         Self {
             record: keyed(b"strongroom/record\0"),
             digest: keyed(b"strongroom/digest\0"),
+            anchor: keyed(b"strongroom/anchor\0"),
         }
     }
 }
@@ -537,6 +539,13 @@ impl Authenticated {
             )));
         }
         Ok(())
+    }
+
+    /// The tag of an audit anchor's contents (an HMAC under the integrity key, its own domain).
+    pub(crate) fn anchor_tag(&self, contents: &[u8]) -> [u8; TAG_LEN] {
+        let mut mac = self.key.anchor.clone();
+        mac.update(contents);
+        mac.finalize().into_bytes().into()
     }
 
     /// Where the audit chain stood after the last committed change, as the last stamp says.

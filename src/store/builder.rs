@@ -10,7 +10,7 @@ use std::time::Duration;
 use lru::LruCache;
 
 use super::{Inner, SecretStore, driver, driver::RetryPolicy, integrity, master_keys};
-use crate::audit::{AuditLog, AuditMode, AuditSettings};
+use crate::audit::{Anchor, AuditLog, AuditMode, AuditSettings};
 use crate::clock::{self, Clock, SystemClock};
 use crate::crypto::KeyProvider;
 use crate::error::{Error, Result};
@@ -36,6 +36,7 @@ pub struct StoreBuilder {
     retry: RetryPolicy,
     upgrade: bool,
     audit: AuditSettings,
+    audit_anchor: Option<std::path::PathBuf>,
 }
 
 enum BackendChoice {
@@ -103,6 +104,16 @@ impl StoreBuilder {
         self
     }
 
+    /// Keeps the newest signed position of the audit chain in the file `path`, outside the
+    /// store's folder (somewhere whoever can write the folder cannot), updated at each sync
+    /// and when the store closes. An open then refuses a folder rolled back to an older copy
+    /// (its log ends before the position the anchor names) or replaced by another copy of the
+    /// store. A missing anchor is written afresh: keep it where it cannot be removed.
+    pub fn audit_anchor(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.audit_anchor = Some(path.into());
+        self
+    }
+
     /// Opens the store, creating it if needed.
     ///
     /// An audit entry left by a change that did not commit (a crash in the middle of a write)
@@ -130,6 +141,10 @@ impl StoreBuilder {
                 opened.backend.audit_mark(),
                 self.audit,
                 self.clock.clone(),
+                self.audit_anchor.map(|path| Anchor {
+                    path,
+                    signer: opened.backend.clone(),
+                }),
             )?),
         };
         Ok(SecretStore {
@@ -193,6 +208,7 @@ impl SecretStore {
             retry: RetryPolicy::default(),
             upgrade: false,
             audit: AuditSettings::default(),
+            audit_anchor: None,
         }
     }
 }
