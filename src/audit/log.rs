@@ -208,15 +208,15 @@ pub(crate) struct HeadGuard<'a> {
 }
 
 impl HeadGuard<'_> {
-    /// `entry` chained at the head: its key, stored bytes and position.
-    pub(crate) fn chain(&self, mut entry: StoredEntry) -> Result<([u8; 8], Vec<u8>, AuditMark)> {
+    /// `entry` chained at the head: its stored bytes and position.
+    pub(crate) fn chain(&self, mut entry: StoredEntry) -> Result<(Vec<u8>, AuditMark)> {
         entry.prev = self.last_hash;
         let bytes = entry.encode()?;
         let mark = AuditMark {
             seq: self.next_seq,
             hash: chain_hash(self.next_seq, &bytes),
         };
-        Ok((entry_key(self.next_seq), bytes, mark))
+        Ok((bytes, mark))
     }
 
     /// The entry at `mark` is in the log.
@@ -459,7 +459,7 @@ impl AuditLog {
     pub(crate) fn append(&self, entry: StoredEntry) -> Result<u64> {
         let deadline = self.deadline();
         let mut head = self.acquire(deadline)?;
-        let (_, bytes, mark) = head.chain(entry)?;
+        let (bytes, mark) = head.chain(entry)?;
         let backlog = {
             let mut h = self.lock_head();
             h.pending.push((mark.seq, bytes));
@@ -477,9 +477,9 @@ impl AuditLog {
     /// Commits `change` with `entry` as its audit entry, written in its `prepare` stage, its
     /// position carried by the commit. The head is held throughout, so no entry follows one
     /// whose change has not committed.
-    pub(crate) fn commit_change(&self, mut change: Commit, entry: StoredEntry) -> Result<()> {
+    pub(crate) fn commit_change(&self, change: &mut Commit, entry: StoredEntry) -> Result<()> {
         let mut head = self.acquire_when(Some(self.deadline()), true)?;
-        let (_, bytes, mark) = head.chain(entry)?;
+        let (bytes, mark) = head.chain(entry)?;
         // From here until the commit returns, the pending entries exist only in this call: if
         // it is cut short (an error, a panic caught above), the log stops writing rather than
         // number entries again over a hole.
@@ -489,17 +489,10 @@ impl AuditLog {
         entries.push((mark.seq, bytes));
         let first = entries.first().map_or(mark.seq, |(s, _)| *s);
         let (key, segment) = segment::encode(first, entries.into_iter().map(|(_, b)| b).collect())?;
-        let mut prepare = WriteBatch::new();
-        prepare.put(Keyspace::Audit, key.to_vec(), segment);
-        for op in change.prepare.ops() {
-            match &op.value {
-                Some(v) => prepare.put(op.keyspace, op.key.clone(), v.clone()),
-                None => prepare.delete(op.keyspace, op.key.clone()),
-            }
-        }
-        change.prepare = prepare;
+        // Prepared writes are unread until the commit lands: their order does not matter.
+        change.prepare.put(Keyspace::Audit, key.to_vec(), segment);
         change.audit = Some(mark);
-        if let Err(e) = self.backend.commit(&change) {
+        if let Err(e) = self.backend.commit(change) {
             // What reached the disk is unknown: the log writes nothing more (no sync, no
             // checkpoint) until the store is reopened, which sorts it out.
             let _failed = self.fail(format!("a commit failed: {}", chain(&e)));

@@ -80,13 +80,17 @@ impl CallScope {
         Self { depth }
     }
 
-    /// What the call collected.
-    pub(crate) fn snapshot(&self) -> Call {
+    /// Ends the call, with what it collected.
+    pub(crate) fn finish(self) -> Call {
         CALLS.with(|c| {
-            c.borrow()
-                .get(self.depth.saturating_sub(1))
-                .cloned()
-                .unwrap_or_default()
+            let mut calls = c.borrow_mut();
+            let call = if calls.len() == self.depth {
+                calls.pop()
+            } else {
+                None
+            };
+            calls.truncate(self.depth.saturating_sub(1));
+            call.unwrap_or_default()
         })
     }
 }

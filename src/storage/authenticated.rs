@@ -416,6 +416,25 @@ impl Authenticated {
         Ok(bytes)
     }
 
+    /// Scanned entries of `keyspace`, checked and opened (without the `stamp` record).
+    fn open_scanned(
+        &self,
+        keyspace: Keyspace,
+        scanned: Vec<Entry>,
+    ) -> Result<Vec<Entry>, StorageError> {
+        if !enveloped(keyspace) {
+            return Ok(scanned);
+        }
+        scanned
+            .into_iter()
+            .filter(|(k, _)| !(keyspace == Keyspace::Meta && k == STAMP_KEY))
+            .map(|(k, bytes)| {
+                let v = self.open_value(keyspace, &k, bytes)?;
+                Ok((k, v))
+            })
+            .collect()
+    }
+
     /// The stored form of `change`, and the stamp after it. `from` is the stamp before it;
     /// with `fresh`, the change writes every metadata record of a store with none yet (the
     /// first open, or the upgrade of a store written before records were authenticated).
@@ -572,18 +591,7 @@ impl StorageBackend for Authenticated {
     }
 
     fn scan_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<Vec<Entry>, StorageError> {
-        if !enveloped(keyspace) {
-            return self.inner.scan_prefix(keyspace, prefix);
-        }
-        self.inner
-            .scan_prefix(keyspace, prefix)?
-            .into_iter()
-            .filter(|(k, _)| !(keyspace == Keyspace::Meta && k == STAMP_KEY))
-            .map(|(k, bytes)| {
-                let v = self.open_value(keyspace, &k, bytes)?;
-                Ok((k, v))
-            })
-            .collect()
+        self.open_scanned(keyspace, self.inner.scan_prefix(keyspace, prefix)?)
     }
 
     fn scan_from(
@@ -592,17 +600,7 @@ impl StorageBackend for Authenticated {
         start: &[u8],
         limit: usize,
     ) -> Result<Vec<Entry>, StorageError> {
-        let page = self.inner.scan_from(keyspace, start, limit)?;
-        if !enveloped(keyspace) {
-            return Ok(page);
-        }
-        page.into_iter()
-            .filter(|(k, _)| !(keyspace == Keyspace::Meta && k == STAMP_KEY))
-            .map(|(k, bytes)| {
-                let v = self.open_value(keyspace, &k, bytes)?;
-                Ok((k, v))
-            })
-            .collect()
+        self.open_scanned(keyspace, self.inner.scan_from(keyspace, start, limit)?)
     }
 
     fn last(&self, keyspace: Keyspace) -> Result<Option<Entry>, StorageError> {

@@ -41,6 +41,17 @@ struct SyncState {
 /// The segment size; see the type's documentation. Recorded by sled in the store's `conf` file.
 pub(crate) const SEGMENT_SIZE: usize = 8 << 20;
 
+/// The entries a sled scan yields, copied out.
+fn entries(
+    scan: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+) -> Result<Vec<Entry>, StorageError> {
+    scan.map(|r| {
+        r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .map_err(backend_err)
+    })
+    .collect()
+}
+
 fn backend_err(e: sled::Error) -> StorageError {
     match e {
         sled::Error::Io(io) => StorageError::Io(io),
@@ -201,13 +212,7 @@ impl StorageBackend for SledBackend {
     }
 
     fn scan_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<Vec<Entry>, StorageError> {
-        self.tree(keyspace)?
-            .scan_prefix(prefix)
-            .map(|r| {
-                r.map(|(k, v)| (k.to_vec(), v.to_vec()))
-                    .map_err(backend_err)
-            })
-            .collect()
+        entries(self.tree(keyspace)?.scan_prefix(prefix))
     }
 
     fn scan_keys(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StorageError> {
@@ -224,14 +229,7 @@ impl StorageBackend for SledBackend {
         start: &[u8],
         limit: usize,
     ) -> Result<Vec<Entry>, StorageError> {
-        self.tree(keyspace)?
-            .range(start..)
-            .take(limit)
-            .map(|r| {
-                r.map(|(k, v)| (k.to_vec(), v.to_vec()))
-                    .map_err(backend_err)
-            })
-            .collect()
+        entries(self.tree(keyspace)?.range(start..).take(limit))
     }
 
     fn last(&self, keyspace: Keyspace) -> Result<Option<Entry>, StorageError> {

@@ -73,7 +73,7 @@ impl Session {
             operation: operation.to_owned(),
             ..crate::audit::Call::default()
         };
-        let mut entry = self.entry_for(&call, None, false);
+        let mut entry = self.entry_for(call, None, false);
         entry.error_code = Some(error_code.to_owned());
         entry.error_message = Some(message.to_owned());
         log.append(entry).map(|_| ())
@@ -161,37 +161,33 @@ impl Session {
                     break;
                 }
                 for (key, bytes) in &page {
-                    let entries = decode_segment(key, bytes)?;
                     let mut keep = Vec::new();
-                    for (seq, entry) in entries {
+                    let mut dropped_here = 0u64;
+                    for (seq, entry) in decode_segment(key, bytes)? {
                         let stored: StoredEntry = storage::decode(&entry)?;
                         if keep.is_empty() && seq < keep_from && stored.time_ms < cutoff_ms {
                             base = Some((seq, crate::audit::chain_hash(seq, &entry)));
-                            dropped += 1;
+                            dropped_here += 1;
                         } else {
                             keep.push((seq, entry));
                         }
                     }
-                    match keep.first() {
-                        None => change.cleanup.delete(Keyspace::Audit, key.clone()),
-                        Some((first, _)) => {
-                            if base.is_some_and(|(b, _)| b >= *first) || dropped == 0 {
-                                break 'scan;
-                            }
-                            let first = *first;
-                            let (k, rest) = crate::audit::encode_segment(
-                                first,
-                                keep.into_iter().map(|(_, e)| e).collect(),
-                            )?;
-                            if base.is_some_and(|(b, _)| b + 1 == first) {
-                                change.cleanup.put(Keyspace::Audit, k.to_vec(), rest);
-                            }
-                            break 'scan;
-                        }
+                    dropped += dropped_here;
+                    let Some(&(first, _)) = keep.first() else {
+                        // Wholly older: the segment goes, and the scan goes on after it.
+                        change.cleanup.delete(Keyspace::Audit, key.clone());
+                        from = base.map_or(from, |(b, _)| b + 1);
+                        continue;
+                    };
+                    if dropped_here > 0 {
+                        // Its front goes: the rest, under the same key.
+                        let (k, rest) = crate::audit::encode_segment(
+                            first,
+                            keep.into_iter().map(|(_, e)| e).collect(),
+                        )?;
+                        change.cleanup.put(Keyspace::Audit, k.to_vec(), rest);
                     }
-                    from =
-                        u64::from_be_bytes(<[u8; 8]>::try_from(key.as_slice()).unwrap_or_default())
-                            + 1;
+                    break 'scan;
                 }
             }
             let Some((seq, hash)) = base else {
@@ -207,7 +203,7 @@ impl Session {
                 crate::audit::BASE_KEY.to_vec(),
                 storage::encode(&record)?,
             );
-            self.commit(&mut guard, &change)?;
+            self.commit(&mut guard, change)?;
             Ok(dropped)
         })
     }

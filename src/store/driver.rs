@@ -351,7 +351,7 @@ fn record(
     }
     let mut change = record_only(key, &rec)?;
     drop_versions(session, &mut change.cleanup, &rec, &removed)?;
-    session.commit(&mut guard, &change)?;
+    session.commit(&mut guard, change)?;
     Ok(outcome)
 }
 

@@ -59,7 +59,7 @@ fn purge_with(session: &Session) -> Result<usize> {
         }
     }
     if !change.commit.is_empty() || !change.cleanup.is_empty() {
-        session.commit(&mut guard, &change)?;
+        session.commit(&mut guard, change)?;
     }
     Ok(purged)
 }
@@ -110,7 +110,7 @@ impl Session {
         let deletion_date_ms = if input.force_delete_without_recovery {
             let mut change = Commit::default();
             purge(self, &mut change, &key, &rec)?;
-            self.commit(&mut guard, &change)?;
+            self.commit(&mut guard, change)?;
             now
         } else {
             if rec.deletion.is_some() {
@@ -123,7 +123,7 @@ impl Session {
                 deletion_date_ms,
             });
             rec.last_changed_ms = now;
-            self.commit(&mut guard, &record_only(key, &rec)?)?;
+            self.commit(&mut guard, record_only(key, &rec)?)?;
             deletion_date_ms
         };
         Ok(DeleteSecretOutput {
@@ -142,7 +142,7 @@ impl Session {
             if rec.deletion.is_some() {
                 rec.deletion = None;
                 rec.last_changed_ms = self.now_ms();
-                self.commit(&mut guard, &record_only(key, &rec)?)?;
+                self.commit(&mut guard, record_only(key, &rec)?)?;
             }
             Ok(secret_ref(&rec))
         })
@@ -165,7 +165,7 @@ impl Session {
             }
             rec.tags = Some(merged);
             rec.last_changed_ms = self.now_ms();
-            self.commit(&mut guard, &record_only(key, &rec)?)
+            self.commit(&mut guard, record_only(key, &rec)?)
         })
     }
 
@@ -178,7 +178,7 @@ impl Session {
                 tags.retain(|(k, _)| !keys.iter().any(|r| r.as_str() == k));
             }
             rec.last_changed_ms = self.now_ms();
-            self.commit(&mut guard, &record_only(key, &rec)?)
+            self.commit(&mut guard, record_only(key, &rec)?)
         })
     }
 }

@@ -334,16 +334,15 @@ impl Session {
         };
         let scope = audit::CallScope::begin(operation, secret_id);
         let result = f();
-        let call = scope.snapshot();
-        drop(scope);
+        let call = scope.finish();
         match &result {
             Ok(_) if call.committed > 0 => {}
             Ok(_) => {
-                log.append(self.entry_for(&call, None, false))?;
+                log.append(self.entry_for(call, None, false))?;
             }
             Err(e) => {
                 // The call failed anyway; its own error is the one to report.
-                let _ignored = log.append(self.entry_for(&call, Some(e), false));
+                let _ignored = log.append(self.entry_for(call, Some(e), false));
             }
         }
         result
@@ -352,7 +351,7 @@ impl Session {
     /// The audit entry of `call` in this session (its chain link is set when it is appended).
     pub(crate) fn entry_for(
         &self,
-        call: &audit::Call,
+        call: audit::Call,
         error: Option<&Error>,
         change: bool,
     ) -> StoredEntry {
@@ -364,12 +363,12 @@ impl Session {
             principal: ctx.principal().as_str().to_owned(),
             invoked_by: ctx.invoker().map(str::to_owned),
             request_id: ctx.request_id().as_str().to_owned(),
-            operation: call.operation.clone(),
+            operation: call.operation,
             region: self.region().as_str().to_owned(),
-            secret_id: call.secret_id.clone(),
-            secret_arn: call.secret_arn.clone(),
-            version_id: call.version_id.clone(),
-            version_stage: call.version_stage.clone(),
+            secret_id: call.secret_id,
+            secret_arn: call.secret_arn,
+            version_id: call.version_id,
+            version_stage: call.version_stage,
             error_code,
             error_message,
             change,
@@ -394,17 +393,17 @@ impl Session {
     /// thread is running). On a failure of the backend the store refuses every call until
     /// reopened, since the durable state is then unknown; if the audit log cannot take the
     /// entry, nothing is written. The guard proves the writer lock is held.
-    pub(crate) fn commit(&self, _guard: &mut MutexGuard<'_, ()>, change: &Commit) -> Result<()> {
+    pub(crate) fn commit(&self, _guard: &mut MutexGuard<'_, ()>, mut change: Commit) -> Result<()> {
         let inner = self.inner();
         let result = match &inner.audit {
-            None => inner.backend.commit(change).map_err(Error::from),
+            None => inner.backend.commit(&change).map_err(Error::from),
             Some(log) => {
                 let call = audit::current().unwrap_or_else(|| audit::Call {
                     operation: "Internal".to_owned(),
                     ..audit::Call::default()
                 });
-                let entry = self.entry_for(&call, None, true);
-                let result = log.commit_change(change.clone(), entry);
+                let entry = self.entry_for(call, None, true);
+                let result = log.commit_change(&mut change, entry);
                 if !matches!(result, Err(Error::AuditUnavailable(_))) {
                     audit::note(|c| c.committed += 1);
                 }
@@ -425,7 +424,7 @@ impl Session {
             }
         }
         drop(cache);
-        self.notify(change);
+        self.notify(&change);
         Ok(())
     }
 

@@ -155,7 +155,7 @@ impl Session {
                 // A replay of the rotation in progress; if it gave up, the replay resumes it.
                 if p.failed {
                     reset(p, now);
-                    self.commit(&mut guard, &record_only(key, &rec)?)?;
+                    self.commit(&mut guard, record_only(key, &rec)?)?;
                 }
                 return Ok(output(&rec));
             }
@@ -190,7 +190,7 @@ impl Session {
                 Some(p) => {
                     if p.failed {
                         reset(p, now);
-                        self.commit(&mut guard, &record_only(key, &rec)?)?;
+                        self.commit(&mut guard, record_only(key, &rec)?)?;
                     }
                     Err(Error::invalid_request(NOT_COMPLETE))
                 }
@@ -270,7 +270,7 @@ impl Session {
                 crate::storage::encode(&vr)?,
             );
         }
-        self.commit(&mut guard, &change)?;
+        self.commit(&mut guard, change)?;
         if by_fallback {
             // The testing aid runs as moto runs it: to the end before the call returns. Its
             // outcome, a failure included, is in the rotation's state (`rotation_status`).
@@ -307,7 +307,7 @@ impl Session {
             rec.last_changed_ms = now;
             let mut change = record_only(key, &rec)?;
             drop_versions(self, &mut change.cleanup, &rec, &removed)?;
-            self.commit(&mut guard, &change)?;
+            self.commit(&mut guard, change)?;
         }
         let current = rec.holder_of(CURRENT).map(|v| v.id.clone());
         let pending = rec
@@ -364,7 +364,7 @@ impl Session {
             .filter(|p| p.failed)
         {
             reset(p, now);
-            self.commit(&mut guard, &record_only(key, &rec)?)?;
+            self.commit(&mut guard, record_only(key, &rec)?)?;
         }
         Ok(())
     }
@@ -376,7 +376,7 @@ impl Session {
         let now = self.now_ms();
         if let Some(cfg) = rec.rotation.as_mut() {
             cfg.next_rotation_ms = next_after(cfg, now);
-            self.commit(&mut guard, &record_only(key, &rec)?)?;
+            self.commit(&mut guard, record_only(key, &rec)?)?;
         }
         Ok(())
     }

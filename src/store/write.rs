@@ -137,7 +137,7 @@ impl Session {
         if let Some(v) = &version_id {
             audit::note_version(v.as_str());
         }
-        self.commit(&mut guard, &change)?;
+        self.commit(&mut guard, change)?;
         Ok(CreateSecretOutput {
             arn,
             name: input.name,
@@ -168,7 +168,7 @@ impl Session {
                 });
             }
             let change = self.plan_new_version(&key, &mut rec, &token, &stages, &input.value)?;
-            self.commit(&mut guard, &change)?;
+            self.commit(&mut guard, change)?;
             Ok(PutSecretValueOutput {
                 arn: arn_of(&rec),
                 name: name_of(&rec),
@@ -209,7 +209,7 @@ impl Session {
                 }
                 None => record_only(key, &rec)?,
             };
-            self.commit(&mut guard, &change)?;
+            self.commit(&mut guard, change)?;
             Ok(UpdateSecretOutput {
                 arn: arn_of(&rec),
                 name: name_of(&rec),
@@ -295,7 +295,7 @@ impl Session {
             rec.last_changed_ms = now;
             let mut change = record_only(key, &rec)?;
             drop_versions(self, &mut change.cleanup, &rec, &removed)?;
-            self.commit(&mut guard, &change)?;
+            self.commit(&mut guard, change)?;
             Ok(secret_ref(&rec))
         })
     }
